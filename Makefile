@@ -13,8 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/python examples/01_single_neuron.py
-	$(BIN)/python examples/02_layer.py
+	$(BIN)/chainrule demo
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests examples benchmarks

@@ -7,6 +7,7 @@ the chain rule applied layer by layer, in plain sight.
 from . import datasets
 from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
+from .io import ModelFileError
 from .layers import Dense, Dropout, Layer
 from .losses import (
     BinaryCrossentropy,
@@ -17,6 +18,7 @@ from .losses import (
     SoftmaxCategoricalCrossentropy,
 )
 from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
+from .model import Model, TrainingDiverged
 from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop
 
 __version__ = "0.1.0"
@@ -38,6 +40,8 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
+    "Model",
+    "ModelFileError",
     "Optimizer",
     "RMSprop",
     "ReLU",
@@ -46,6 +50,7 @@ __all__ = [
     "Softmax",
     "SoftmaxCategoricalCrossentropy",
     "Tanh",
+    "TrainingDiverged",
     "datasets",
     "gradcheck",
     "numerical_gradient",

@@ -37,6 +37,11 @@ class Layer:
         """Hyper-parameters that rebuild this layer: ``type(layer)(**layer.config())``."""
         return {}
 
+    @classmethod
+    def parameter_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        """The shape of each parameter a layer built from ``config`` has (files check it)."""
+        return {}
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
@@ -179,6 +184,11 @@ class Dense(Layer):
         if self.bias_regularizer_l2 > 0:
             penalty += self.bias_regularizer_l2 * float(np.sum(self.biases * self.biases))
         return penalty
+
+    @classmethod
+    def parameter_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
+        n_inputs, n_neurons = config["n_inputs"], config["n_neurons"]
+        return {"weights": (n_inputs, n_neurons), "biases": (1, n_neurons)}
 
     def config(self) -> dict:
         config = {"n_inputs": self.n_inputs, "n_neurons": self.n_neurons, "init": self.init}

@@ -16,6 +16,9 @@ class Accuracy:
     def compare(self, predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def config(self) -> dict:
+        return {}
+
     def calculate(self, predictions: np.ndarray, y: np.ndarray) -> float:
         """Fraction of ``predictions`` that match ``y``."""
         return float(np.mean(self.compare(predictions, y)))
@@ -47,6 +50,9 @@ class CategoricalAccuracy(Accuracy):
             )
         return predictions == y
 
+    def config(self) -> dict:
+        return {"binary": self.binary}
+
     def __repr__(self) -> str:
         return "CategoricalAccuracy(binary=True)" if self.binary else "CategoricalAccuracy()"
 
@@ -77,6 +83,9 @@ class RegressionAccuracy(Accuracy):
                 f"targets of shape {y.shape}"
             )
         return np.abs(predictions - y) < self.precision
+
+    def config(self) -> dict:
+        return {"precision": self.precision}
 
     def __repr__(self) -> str:
         return f"RegressionAccuracy(precision={self.precision!r})"

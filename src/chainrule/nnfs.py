@@ -30,6 +30,7 @@ from .losses import (
     SoftmaxCategoricalCrossentropy,
 )
 from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
+from .model import Model
 from .optimizers import SGD, Adagrad, Adam, RMSprop
 
 Layer_Dense = Dense
@@ -83,6 +84,7 @@ __all__ = [
     "Loss_CategoricalCrossentropy",
     "Loss_MeanAbsoluteError",
     "Loss_MeanSquaredError",
+    "Model",
     "Optimizer_Adagrad",
     "Optimizer_Adam",
     "Optimizer_RMSprop",

@@ -54,6 +54,23 @@ class Optimizer:
                 layer_state[name] = slots
             self._update(param, getattr(layer, "d" + name), slots)
 
+    def get_state(self, layer, name: str) -> dict[str, np.ndarray]:
+        """The state arrays kept for ``layer``'s parameter ``name`` (empty before a step)."""
+        slots = self.state.get(layer, {}).get(name, {})
+        return {slot: slots[slot] for slot in self.slots if slot in slots}
+
+    def set_state(self, layer, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Restore state saved with ``get_state`` (used when loading a checkpoint)."""
+        param = getattr(layer, name)
+        slots = {"scratch": np.zeros_like(param)}
+        for slot in self.slots:
+            value = arrays.get(slot)
+            if value is None or value.shape != param.shape:
+                raise ValueError(f"{self!r} state {slot!r} for {layer!r}.{name} must have shape "
+                                 f"{param.shape}")
+            slots[slot] = value.astype(param.dtype)
+        self.state.setdefault(layer, {})[name] = slots
+
     def post_update_params(self) -> None:
         """Count the step (Adam's bias correction and the decay use it)."""
         self.iterations += 1

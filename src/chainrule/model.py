@@ -1,0 +1,442 @@
+"""The Model: orchestration only — batching, the order of forward and backward
+calls, metrics, history, progress and checkpoints. It contains no calculus:
+every derivative lives in a layer or a loss.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from . import _checks
+from ._random import as_generator
+from .activations import Sigmoid, Softmax
+from .layers import Layer
+from .losses import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    Loss,
+    SoftmaxCategoricalCrossentropy,
+)
+from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
+from .optimizers import Optimizer
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite during training."""
+
+
+class Model:
+    """A stack of layers trained with a loss and an optimizer.
+
+    Parameters
+    ----------
+    layers : list of Layer, optional
+        The layers in order; more can be added with ``add``.
+
+    Examples
+    --------
+    >>> model = Model([Dense(2, 64), ReLU(), Dense(64, 3), Softmax()])
+    >>> model.set(loss=CategoricalCrossentropy(), optimizer=Adam(0.05, decay=5e-7))
+    >>> history = model.train(X, y, epochs=100, print_every=None)
+    """
+
+    def __init__(self, layers=None):
+        self.layers: list[Layer] = []
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.accuracy: Accuracy | None = None
+        self.history: dict[str, list[float]] = {}
+        self.epoch = 0
+        self.resume_from_checkpoint = False
+        self.rng = None
+        self._finalized = False
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Model.add expects a Layer (Dense, ReLU, ...); got {layer!r}")
+        self.layers.append(layer)
+        self._finalized = False
+
+    def set(self, *, loss=None, optimizer=None, accuracy=None) -> None:
+        """Choose the loss, optimizer and accuracy metric (the book's names)."""
+        for name, value, kind in (("loss", loss, Loss), ("optimizer", optimizer, Optimizer),
+                                  ("accuracy", accuracy, Accuracy)):
+            if value is not None and not isinstance(value, kind):
+                raise TypeError(f"Model.set {name} must be a {kind.__name__}; got {value!r}")
+        self.loss = loss if loss is not None else self.loss
+        self.optimizer = optimizer if optimizer is not None else self.optimizer
+        self.accuracy = accuracy if accuracy is not None else self.accuracy
+        self._finalized = False
+
+    def finalize(self) -> None:
+        """Wire the model together: trainable layers, the fused loss, a default metric."""
+        if not self.layers:
+            raise ValueError("Model has no layers: add some with Model.add(layer)")
+        if self.loss is None:
+            raise ValueError("Model has no loss: call model.set(loss=...) first")
+        self.trainable_layers = [layer for layer in self.layers if layer.params]
+        self.loss.remember_trainable_layers(self.trainable_layers)
+        self.output_layer_activation = self.layers[-1]
+        self.fused_loss = None
+        if isinstance(self.layers[-1], Softmax) and isinstance(self.loss, CategoricalCrossentropy):
+            # Chaining −y/p through the softmax Jacobian collapses to p − y: use it.
+            self.fused_loss = SoftmaxCategoricalCrossentropy()
+        if self.accuracy is None:
+            self.accuracy = _default_accuracy(self.loss, self.layers[-1])
+        self._finalized = True
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the parameters (float32 unless the layers were built otherwise)."""
+        for layer in self.layers:
+            for name in layer.params:
+                return getattr(layer, name).dtype
+        return np.dtype(np.float32)
+
+    # -- the passes -------------------------------------------------------------------------
+
+    def forward(self, X: np.ndarray, training: bool) -> np.ndarray:
+        """Run ``X`` through every layer; return the last layer's output."""
+        output = X
+        for layer in self.layers:
+            output = layer.forward(output, training=training)
+        return output
+
+    def backward(self, output: np.ndarray, y: np.ndarray) -> None:
+        """Backpropagate from the loss through every layer, last to first."""
+        if self.fused_loss is not None:
+            dvalues = self.fused_loss.backward(output, y)
+            layers = self.layers[:-1]
+        else:
+            dvalues = self.loss.backward(output, y)
+            layers = self.layers
+        for layer in reversed(layers):
+            dvalues = layer.backward(dvalues)
+
+    # -- training ---------------------------------------------------------------------------
+
+    def train(
+        self,
+        X,
+        y,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        validation_data=None,
+        print_every: int | None = 1,
+        shuffle: bool = True,
+        rng=None,
+        progress: bool | None = None,
+        checkpoint=None,
+    ) -> dict:
+        """Train on ``X``, ``y``; return the history (per-epoch ``loss``, ``accuracy``, ...).
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+        y : array
+            Class indices (n_samples,) or one-hot (n_samples, n_classes) for
+            cross-entropy; targets (n_samples, n_outputs) for the others.
+        epochs : int
+            Epochs to run. A model loaded from a checkpoint continues from its
+            saved epoch up to ``epochs``.
+        batch_size : int, optional
+            Samples per step; ``None`` trains on the whole set at once.
+        validation_data : (X_val, y_val), optional
+            Evaluated after every epoch into ``val_loss``/``val_accuracy``.
+        print_every : int or None
+            Print the book's summary line every that many epochs; None for silence.
+        shuffle : bool
+            Reshuffle the samples every epoch (only matters with minibatches).
+        rng : numpy.random.Generator, int or None
+            Source of the shuffling; None uses NumPy's global state.
+        progress : bool, optional
+            Show a tqdm progress bar; by default only when stderr is a terminal.
+        checkpoint : path, optional
+            Write a resumable checkpoint there (atomically) after every epoch.
+        """
+        if not self._finalized:
+            self.finalize()
+        if self.optimizer is None:
+            raise ValueError("Model has no optimizer: call model.set(optimizer=...) first")
+        X, y = self._check_data(X, y, "X", "y")
+        if validation_data is not None:
+            validation_data = self._check_validation(validation_data)
+        epochs = _checks.check_positive_int("epochs", epochs, allow_zero=True)
+        batch_size = self._check_batch_size(batch_size)
+        if print_every is not None:
+            print_every = _checks.check_positive_int("print_every", print_every)
+        if rng is not None or self.rng is None:
+            self.rng = as_generator(rng)
+        self.accuracy.init(y)
+
+        first = self.epoch + 1
+        last = epochs if self.resume_from_checkpoint else self.epoch + epochs
+        self.resume_from_checkpoint = False
+        n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
+        reporter = _Reporter(progress, first, last)
+        try:
+            for epoch in range(first, last + 1):
+                stats = self._train_epoch(X, y, batch_size, n_steps, shuffle, epoch)
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data, batch_size=batch_size, verbose=False)
+                    stats["val_loss"], stats["val_accuracy"] = val["loss"], val["accuracy"]
+                self.epoch = epoch
+                for key, value in stats.items():
+                    self.history.setdefault(key, []).append(value)
+                if checkpoint is not None:
+                    self.save_checkpoint(checkpoint)
+                if print_every and (epoch % print_every == 0 or epoch == last):
+                    reporter.write(self._summary_line(epoch, stats))
+                reporter.update(stats)
+        finally:
+            reporter.close()
+        if validation_data is not None and print_every:
+            print(f"validation, acc: {self.history['val_accuracy'][-1]:.3f}, "
+                  f"loss: {self.history['val_loss'][-1]:.3f}")
+        return self.history
+
+    def _train_epoch(self, X, y, batch_size, n_steps, shuffle, epoch) -> dict:
+        order = None
+        if batch_size is not None and n_steps > 1 and shuffle:
+            order = self._permutation(len(X))
+        loss_sum = accuracy_sum = 0.0
+        regularization = 0.0
+        for step in range(n_steps):
+            if batch_size is None:
+                X_batch, y_batch = X, y
+            else:
+                rows = slice(step * batch_size, (step + 1) * batch_size)
+                if order is not None:
+                    rows = order[rows]
+                X_batch, y_batch = X[rows], y[rows]
+            output = self.forward(X_batch, training=True)
+            data_loss = self._data_loss(output, y_batch)
+            if not math.isfinite(data_loss):
+                raise TrainingDiverged(
+                    f"the loss became {data_loss} at epoch {epoch}, step {step + 1}: training "
+                    f"diverged; try a lower learning rate (now "
+                    f"{self.optimizer.current_learning_rate:g})"
+                )
+            predictions = self.output_layer_activation.predictions(output)
+            loss_sum += data_loss * len(X_batch)
+            accuracy_sum += self.accuracy.calculate(predictions, y_batch) * len(X_batch)
+            regularization = self.loss.regularization_loss()
+            self.backward(output, y_batch)
+            self.optimizer.step(self.trainable_layers)
+        data_loss = loss_sum / len(X)
+        return {
+            "loss": data_loss + regularization,
+            "accuracy": accuracy_sum / len(X),
+            "data_loss": data_loss,
+            "reg_loss": regularization,
+            "lr": float(self.optimizer.current_learning_rate),
+        }
+
+    def _permutation(self, n: int) -> np.ndarray:
+        if self.rng is None:
+            return np.random.permutation(n)
+        return self.rng.permutation(n)
+
+    def _data_loss(self, output, y) -> float:
+        return self.loss.calculate(output, y)
+
+    def _summary_line(self, epoch: int, stats: dict) -> str:
+        return (f"epoch: {epoch}, acc: {stats['accuracy']:.3f}, loss: {stats['loss']:.3f} "
+                f"(data_loss: {stats['data_loss']:.3f}, reg_loss: {stats['reg_loss']:.3f}), "
+                f"lr: {stats['lr']}")
+
+    # -- inference --------------------------------------------------------------------------
+
+    def evaluate(self, X, y, batch_size: int | None = None, verbose: bool = True) -> dict:
+        """Mean data loss and accuracy on ``X``, ``y`` (no dropout); prints the book's line."""
+        if not self._finalized:
+            self.finalize()
+        X, y = self._check_data(X, y, "X", "y")
+        batch_size = self._check_batch_size(batch_size)
+        self.accuracy.init(y)
+        loss_sum = accuracy_sum = 0.0
+        for rows in _batches(len(X), batch_size):
+            output = self.forward(X[rows], training=False)
+            n = len(output)
+            loss_sum += self._data_loss(output, y[rows]) * n
+            predictions = self.output_layer_activation.predictions(output)
+            accuracy_sum += self.accuracy.calculate(predictions, y[rows]) * n
+        result = {"loss": loss_sum / len(X), "accuracy": accuracy_sum / len(X)}
+        if verbose:
+            print(f"validation, acc: {result['accuracy']:.3f}, loss: {result['loss']:.3f}")
+        return result
+
+    def predict(self, X, batch_size: int | None = None) -> np.ndarray:
+        """Outputs of the last layer for ``X`` (n_samples, n_features), without dropout."""
+        if not self.layers:
+            raise ValueError("Model has no layers: add some with Model.add(layer)")
+        X = self._check_X(X, "X")
+        batch_size = self._check_batch_size(batch_size)
+        outputs = [self.forward(X[rows], training=False) for rows in _batches(len(X), batch_size)]
+        return outputs[0].copy() if len(outputs) == 1 else np.concatenate(outputs)
+
+    # -- parameters and files ---------------------------------------------------------------
+
+    def get_parameters(self) -> list[tuple[np.ndarray, ...]]:
+        """A copy of each trainable layer's parameters, e.g. ``[(weights, biases), ...]``."""
+        return [tuple(getattr(layer, name).copy() for name in layer.params)
+                for layer in self.layers if layer.params]
+
+    def set_parameters(self, parameters) -> None:
+        """Copy ``parameters`` (as ``get_parameters`` returns them) into the layers."""
+        trainable = [layer for layer in self.layers if layer.params]
+        parameters = list(parameters)
+        if len(parameters) != len(trainable):
+            raise ValueError(f"parameters must hold {len(trainable)} entries, one per trainable "
+                             f"layer; got {len(parameters)}")
+        checked = []
+        for index, (layer, values) in enumerate(zip(trainable, parameters, strict=True)):
+            values = tuple(values)
+            if len(values) != len(layer.params):
+                raise ValueError(f"parameters[{index}] for {layer!r} must hold "
+                                 f"{len(layer.params)} arrays {layer.params}; got {len(values)}")
+            for name, value in zip(layer.params, values, strict=True):
+                current = getattr(layer, name)
+                value = np.asarray(value)
+                if value.shape != current.shape:
+                    raise ValueError(f"parameters[{index}] {name} for {layer!r} must have shape "
+                                     f"{current.shape}; got {value.shape}")
+                checked.append((current, value))
+        for current, value in checked:
+            current[...] = value
+
+    def save_parameters(self, path) -> None:
+        """Write the parameters alone (no architecture) to ``path``, atomically."""
+        from . import io
+
+        io.save_parameters(self, path)
+
+    def load_parameters(self, path) -> None:
+        """Read parameters written by ``save_parameters`` into this model's layers."""
+        from . import io
+
+        io.load_parameters(self, path)
+
+    def save(self, path) -> None:
+        """Write the whole model (architecture, loss, optimizer, parameters), atomically."""
+        from . import io
+
+        io.save_model(self, path)
+
+    def save_checkpoint(self, path) -> None:
+        """Write everything needed to resume training, atomically."""
+        from . import io
+
+        io.save_model(self, path, checkpoint=True)
+
+    @classmethod
+    def load(cls, path) -> Model:
+        """Read a model or checkpoint written by ``save`` (never unpickles anything)."""
+        from . import io
+
+        return io.load_model(path, cls)
+
+    # -- checks at the boundary -------------------------------------------------------------
+
+    def _check_X(self, X, name: str) -> np.ndarray:
+        X = _checks.as_float_array(name, X)
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty: it must hold at least one sample")
+        first = self.layers[0]
+        n_inputs = getattr(first, "n_inputs", None)
+        if n_inputs is not None and X.shape[1] != n_inputs:
+            raise ValueError(f"{name} must have {n_inputs} features (columns) for {first!r}; "
+                             f"got shape {X.shape}")
+        return X.astype(self.dtype, copy=False)
+
+    def _check_data(self, X, y, x_name: str, y_name: str):
+        X = self._check_X(X, x_name)
+        y_array = np.asarray(y)
+        if y_array.ndim == 0 or len(y_array) != len(X):
+            given = "a scalar" if y_array.ndim == 0 else f"{len(y_array)}"
+            raise ValueError(f"{x_name} and {y_name} must have the same number of samples; "
+                             f"got {len(X)} and {given}")
+        n_outputs = self._output_width(X)
+        if isinstance(self.loss, CategoricalCrossentropy):
+            y_array = _checks.check_labels(y_name, y_array, len(X), n_outputs)
+        elif self.loss is not None:
+            y_array = _checks.check_targets(y_name, y_array, (len(X), n_outputs))
+            y_array = y_array.astype(self.dtype, copy=False)
+        return X, y_array
+
+    def _check_validation(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a tuple (X_val, y_val); "
+                            f"got {_checks.describe(validation_data)}")
+        return self._check_data(*validation_data, "validation_data X", "validation_data y")
+
+    def _output_width(self, X) -> int:
+        # One sample through the network tells the width of the output, whatever the layers.
+        return self.forward(X[:1], training=False).shape[1]
+
+    @staticmethod
+    def _check_batch_size(batch_size):
+        if batch_size is None:
+            return None
+        return _checks.check_positive_int("batch_size", batch_size)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Model([{inner}])"
+
+
+def _batches(n: int, batch_size: int | None):
+    """Slices covering ``range(n)`` in order, ``batch_size`` at a time."""
+    if batch_size is None:
+        yield slice(0, n)
+        return
+    for start in range(0, n, batch_size):
+        yield slice(start, start + batch_size)
+
+
+def _default_accuracy(loss, last_layer) -> Accuracy:
+    if isinstance(loss, CategoricalCrossentropy):
+        return CategoricalAccuracy()
+    if isinstance(loss, BinaryCrossentropy) or isinstance(last_layer, Sigmoid):
+        return CategoricalAccuracy(binary=True)
+    return RegressionAccuracy()
+
+
+class _Reporter:
+    """Summary lines and, when wanted, a tqdm progress bar over epochs."""
+
+    def __init__(self, progress: bool | None, first: int, last: int):
+        self.bar = None
+        if progress is None:
+            progress = sys.stderr.isatty()
+        if progress and last >= first:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # tqdm is optional: pip install chainrule[progress]
+                return
+            self.bar = tqdm(total=last - first + 1, desc="training", unit="epoch",
+                            file=sys.stderr, dynamic_ncols=True)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            print(line)
+
+    def update(self, stats: dict) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(acc=f"{stats['accuracy']:.3f}", loss=f"{stats['loss']:.3f}",
+                                 refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
