@@ -67,3 +67,94 @@ def test_bad_sizes_are_refused(args, error):
 def test_bad_rng_is_refused():
     with pytest.raises(TypeError, match="rng must be"):
         spiral_data(10, 2, rng="seed")
+
+
+def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
+    header = bytes([0, 0, code, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(">u1" if code == 0x08 else ">i4").tobytes()
+
+
+def test_read_idx_parses_images_and_labels():
+    from chainrule.datasets import read_idx
+
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(read_idx(idx_bytes(images)), images)
+    ints = np.array([1, -2, 300])
+    np.testing.assert_array_equal(read_idx(idx_bytes(ints, 0x0C)), ints)
+    with pytest.raises(ValueError, match="declares shape"):
+        read_idx(idx_bytes(images)[:-1])
+    with pytest.raises(ValueError, match="two zero bytes"):
+        read_idx(b"\x01\x00\x08\x01")
+
+
+@pytest.fixture
+def fake_fashion(tmp_path, monkeypatch):
+    """Tiny IDX files in a local folder, served through a file:// URL."""
+    import gzip
+    import hashlib
+
+    from chainrule import datasets
+
+    source = tmp_path / "source"
+    source.mkdir()
+    rng = np.random.default_rng(0)
+    contents = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (6, 28, 28)),
+        "train-labels-idx1-ubyte.gz": np.arange(6) % 10,
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (2, 28, 28)),
+        "t10k-labels-idx1-ubyte.gz": np.array([3, 9]),
+    }
+    sums = {}
+    for name, array in contents.items():
+        blob = gzip.compress(idx_bytes(array))
+        (source / name).write_bytes(blob)
+        sums[name] = hashlib.sha256(blob).hexdigest()
+    monkeypatch.setattr(datasets, "FASHION_MNIST_URL", source.as_uri() + "/")
+    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", sums)
+    return source, contents
+
+
+def test_fashion_mnist_downloads_verifies_and_caches(tmp_path, fake_fashion):
+    from chainrule.datasets import load_fashion_mnist
+
+    source, contents = fake_fashion
+    X, y, X_test, _ = load_fashion_mnist(cache_dir=tmp_path / "cache")
+    assert X.shape == (6, 784) and X.dtype == np.float32
+    assert X_test.shape == (2, 784)
+    np.testing.assert_array_equal(y, contents["train-labels-idx1-ubyte.gz"])
+    np.testing.assert_allclose(X[0], (contents["train-images-idx3-ubyte.gz"][0].ravel() - 127.5)
+                               / 127.5, rtol=1e-6)
+    assert X.min() >= -1 and X.max() <= 1
+    for name in contents:  # second call reads the cache, not the source
+        (source / name).unlink()
+    X2, *_ = load_fashion_mnist(cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(X, X2)
+
+
+def test_fashion_mnist_refuses_a_corrupted_download(tmp_path, fake_fashion):
+    from chainrule.datasets import load_fashion_mnist
+
+    source, _ = fake_fashion
+    (source / "train-labels-idx1-ubyte.gz").write_bytes(b"tampered")
+    with pytest.raises(ValueError, match="corrupted: its SHA-256"):
+        load_fashion_mnist(cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache" / "fashion-mnist" / "train-labels-idx1-ubyte.gz").exists()
+
+
+def test_fashion_mnist_offline_says_so(tmp_path, monkeypatch):
+    from chainrule import datasets
+
+    monkeypatch.setattr(datasets, "FASHION_MNIST_URL", "http://127.0.0.1:9/")
+    with pytest.raises(ConnectionError, match="Are you offline"):
+        datasets.load_fashion_mnist(cache_dir=tmp_path)
+
+
+def test_load_digits():
+    pytest.importorskip("sklearn")
+    from chainrule.datasets import load_digits
+
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float32
+    assert X.min() == 0 and X.max() == 1
+    np.testing.assert_array_equal(np.unique(y), np.arange(10))

@@ -180,13 +180,24 @@ class Model:
         first = self.epoch + 1
         last = epochs if self.resume_from_checkpoint else self.epoch + epochs
         self.resume_from_checkpoint = False
-        n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
         reporter = _Reporter(progress, first, last)
+        # Overflow on the way to divergence is reported once, as TrainingDiverged, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._run_epochs(X, y, batch_size, validation_data, print_every, shuffle, checkpoint,
+                             first, last, reporter)
+        if validation_data is not None and print_every:
+            print(f"validation, acc: {self.history['val_accuracy'][-1]:.3f}, "
+                  f"loss: {self.history['val_loss'][-1]:.3f}")
+        return self.history
+
+    def _run_epochs(self, X, y, batch_size, validation_data, print_every, shuffle, checkpoint,
+                    first, last, reporter) -> None:
+        n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
         try:
             for epoch in range(first, last + 1):
                 stats = self._train_epoch(X, y, batch_size, n_steps, shuffle, epoch)
                 if validation_data is not None:
-                    val = self.evaluate(*validation_data, batch_size=batch_size, verbose=False)
+                    val = self._measure(*validation_data, batch_size)
                     stats["val_loss"], stats["val_accuracy"] = val["loss"], val["accuracy"]
                 self.epoch = epoch
                 for key, value in stats.items():
@@ -198,10 +209,6 @@ class Model:
                 reporter.update(stats)
         finally:
             reporter.close()
-        if validation_data is not None and print_every:
-            print(f"validation, acc: {self.history['val_accuracy'][-1]:.3f}, "
-                  f"loss: {self.history['val_loss'][-1]:.3f}")
-        return self.history
 
     def _train_epoch(self, X, y, batch_size, n_steps, shuffle, epoch) -> dict:
         order = None
@@ -219,17 +226,19 @@ class Model:
                 X_batch, y_batch = X[rows], y[rows]
             output = self.forward(X_batch, training=True)
             data_loss = self._data_loss(output, y_batch)
-            if not math.isfinite(data_loss):
-                raise TrainingDiverged(
-                    f"the loss became {data_loss} at epoch {epoch}, step {step + 1}: training "
-                    f"diverged; try a lower learning rate (now "
-                    f"{self.optimizer.current_learning_rate:g})"
-                )
             predictions = self.output_layer_activation.predictions(output)
             loss_sum += data_loss * len(X_batch)
             accuracy_sum += self.accuracy.calculate(predictions, y_batch) * len(X_batch)
             regularization = self.loss.regularization_loss()
             self.backward(output, y_batch)
+            # Checked before the update, so a diverging run keeps its last finite parameters.
+            if not (math.isfinite(data_loss) and self._gradients_are_finite()):
+                raise TrainingDiverged(
+                    f"the loss or its gradient became infinite or NaN at epoch {epoch}, step "
+                    f"{step + 1} (loss {data_loss:.4g}): training diverged; try a lower learning "
+                    f"rate (now {self.optimizer.current_learning_rate:g}). The parameters are "
+                    f"those before that step."
+                )
             self.optimizer.step(self.trainable_layers)
         data_loss = loss_sum / len(X)
         return {
@@ -239,6 +248,11 @@ class Model:
             "reg_loss": regularization,
             "lr": float(self.optimizer.current_learning_rate),
         }
+
+    def _gradients_are_finite(self) -> bool:
+        # A sum is one cheap reduction, and it is NaN or infinite if any element is.
+        return all(math.isfinite(np.sum(getattr(layer, "d" + name)))
+                   for layer in self.trainable_layers for name in layer.params)
 
     def _permutation(self, n: int) -> np.ndarray:
         if self.rng is None:
@@ -262,6 +276,13 @@ class Model:
         X, y = self._check_data(X, y, "X", "y")
         batch_size = self._check_batch_size(batch_size)
         self.accuracy.init(y)
+        result = self._measure(X, y, batch_size)
+        if verbose:
+            print(f"validation, acc: {result['accuracy']:.3f}, loss: {result['loss']:.3f}")
+        return result
+
+    def _measure(self, X, y, batch_size) -> dict:
+        """Mean data loss and accuracy of checked data, batch by batch."""
         loss_sum = accuracy_sum = 0.0
         for rows in _batches(len(X), batch_size):
             output = self.forward(X[rows], training=False)
@@ -269,10 +290,7 @@ class Model:
             loss_sum += self._data_loss(output, y[rows]) * n
             predictions = self.output_layer_activation.predictions(output)
             accuracy_sum += self.accuracy.calculate(predictions, y[rows]) * n
-        result = {"loss": loss_sum / len(X), "accuracy": accuracy_sum / len(X)}
-        if verbose:
-            print(f"validation, acc: {result['accuracy']:.3f}, loss: {result['loss']:.3f}")
-        return result
+        return {"loss": loss_sum / len(X), "accuracy": accuracy_sum / len(X)}
 
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """Outputs of the last layer for ``X`` (n_samples, n_features), without dropout."""
