@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._buffers import Buffered
 from ._checks import check_fraction, check_nonnegative, check_positive_int
 from ._random import as_generator, binomial, standard_normal
 
 
-class Layer:
+class Layer(Buffered):
     """Base class: the life cycle ``forward`` → ``backward`` and a readable repr.
 
     Subclasses list their trainable arrays by name in ``params``; the gradient
@@ -22,6 +23,10 @@ class Layer:
     """
 
     params: tuple[str, ...] = ()
+    #: the Model turns this off for its first layer: nothing upstream needs ∂L/∂inputs there
+    compute_dinputs: bool = True
+    #: whether the layer adds a penalty to the loss (see ``Dense.regularization_loss``)
+    regularized: bool = False
 
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
         raise NotImplementedError
@@ -48,6 +53,8 @@ class Layer:
 
     def _check_dvalues(self, dvalues) -> np.ndarray:
         """Refuse a backward pass before a forward pass, or of the wrong shape."""
+        if self.reuse_buffers:  # inside the Model's loop: shapes are right by construction
+            return dvalues
         output = getattr(self, "output", None)
         if output is None:
             raise RuntimeError(f"{self!r}: backward() called before forward()")
@@ -62,6 +69,8 @@ class Layer:
 
 def _check_inputs(layer: Layer, inputs, n_features: int | None = None) -> np.ndarray:
     """Inputs of a layer: a 2-D float array, with ``n_features`` columns if given."""
+    if layer.reuse_buffers:  # inside the Model's loop: the Model checked its data once
+        return inputs
     inputs = np.asarray(inputs)
     if inputs.dtype.kind != "f":
         if inputs.dtype.kind not in "iu":
@@ -143,21 +152,34 @@ class Dense(Layer):
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
         """``inputs`` (n_samples, n_inputs) → ``output`` (n_samples, n_neurons)."""
         self.inputs = _check_inputs(self, inputs, self.n_inputs)
+        dtype = self.weights.dtype
+        if self.inputs.dtype != dtype:
+            dtype = np.result_type(self.inputs.dtype, dtype)
+        self.output = self._buffer("output", (len(self.inputs), self.n_neurons), dtype)
         # z = x·W + b, one row per sample; the bias row is added to every row.
-        self.output = np.dot(self.inputs, self.weights)
+        np.matmul(self.inputs, self.weights, out=self.output)
         self.output += self.biases
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """``dvalues`` (n_samples, n_neurons) → ``dinputs`` (n_samples, n_inputs)."""
         dvalues = self._check_dvalues(dvalues)
+        dtype = self.weights.dtype
         # ∂z/∂W = xᵀ: each weight's gradient sums input × upstream gradient over samples.
-        self.dweights = np.dot(self.inputs.T, dvalues)
-        # ∂z/∂b = 1: the bias gradient is the upstream gradient summed over samples.
-        self.dbiases = np.sum(dvalues, axis=0, keepdims=True)
+        self.dweights = self._gradient_buffer("dweights", self.weights.shape, dtype)
+        np.matmul(self.inputs.T, dvalues, out=self.dweights)
+        # ∂z/∂b = 1: the bias gradient is the upstream gradient summed over samples,
+        # written as the product 1ᵀ·dvalues with a row of ones (faster than np.sum here).
+        self.dbiases = self._gradient_buffer("dbiases", self.biases.shape, dtype)
+        ones = self._constant(1, (1, len(dvalues)), dvalues.dtype)
+        np.matmul(ones, dvalues, out=self.dbiases)
         self._add_regularization_gradients()
+        if not self.compute_dinputs:
+            return None
         # ∂z/∂x = Wᵀ: every input feeds every neuron, so its gradient sums over neurons.
-        self.dinputs = np.dot(dvalues, self.weights.T)
+        shape = (len(dvalues), self.n_inputs)
+        self.dinputs = self._buffer("dinputs", shape, np.result_type(dvalues.dtype, dtype))
+        np.matmul(dvalues, self.weights.T, out=self.dinputs)
         return self.dinputs
 
     def _add_regularization_gradients(self) -> None:
@@ -171,6 +193,11 @@ class Dense(Layer):
             self.dbiases += self.bias_regularizer_l1 * np.where(self.biases < 0, -1, 1)
         if self.bias_regularizer_l2 > 0:
             self.dbiases += 2 * self.bias_regularizer_l2 * self.biases
+
+    @property
+    def regularized(self) -> bool:
+        return any((self.weight_regularizer_l1, self.weight_regularizer_l2,
+                    self.bias_regularizer_l1, self.bias_regularizer_l2))
 
     def regularization_loss(self) -> float:
         """The penalty λ₁·Σ|w| + λ₂·Σw² (and the same for biases) this layer adds to the loss."""
@@ -232,24 +259,35 @@ class Dropout(Layer):
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
         """``inputs`` (n_samples, k) → ``output`` of the same shape."""
         self.inputs = _check_inputs(self, inputs)
+        self.output = self._buffer("output", self.inputs.shape, self.inputs.dtype)
         if not training:
             self.binary_mask = None
-            self.output = self.inputs.copy()
+            np.copyto(self.output, self.inputs)
             return self.output
         keep = 1 - self.rate
-        mask = binomial(self.rng, keep, self.inputs.shape)
-        # Scaling at training time keeps inference free of any correction.
-        self.binary_mask = (mask / keep).astype(self.inputs.dtype)
-        self.output = self.inputs * self.binary_mask
+        self.binary_mask = self._buffer("binary_mask", self.inputs.shape, self.inputs.dtype)
+        if self.rng is None:
+            # The book's mask, from NumPy's global state: 1 with probability keep, else 0.
+            np.copyto(self.binary_mask, binomial(None, keep, self.inputs.shape))
+        else:
+            # The same distribution, drawn without allocating: for u uniform in [0, 1),
+            # ⌊u + keep⌋ is 1 with probability keep, else 0.
+            self.rng.random(dtype=self.binary_mask.dtype, out=self.binary_mask)
+            self.binary_mask += keep
+            np.floor(self.binary_mask, out=self.binary_mask)
+        # Scaling the kept units by 1/keep now keeps inference free of any correction.
+        self.binary_mask /= keep
+        np.multiply(self.inputs, self.binary_mask, out=self.output)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """∂(x·mask)/∂x = mask: gradients flow only through the kept units."""
         dvalues = self._check_dvalues(dvalues)
+        self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
         if self.binary_mask is None:
-            self.dinputs = dvalues.copy()
+            np.copyto(self.dinputs, dvalues)
         else:
-            self.dinputs = dvalues * self.binary_mask
+            np.multiply(dvalues, self.binary_mask, out=self.dinputs)
         return self.dinputs
 
     def config(self) -> dict:

@@ -3,12 +3,17 @@
 ``forward(y_pred, y_true)`` returns one loss per sample; ``calculate`` averages
 them; ``backward(dvalues, y_true)`` returns ∂L/∂y_pred for the *mean* loss, so
 every gradient is divided by the number of samples.
+
+The public methods check their arguments and then call the math, which lives in
+``sample_losses`` and ``gradient``; the Model, having checked its data once,
+calls those two directly in its training loop.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._buffers import Buffered
 from ._checks import as_float_array, check_labels, check_targets
 from .activations import Softmax
 
@@ -16,16 +21,28 @@ from .activations import Softmax
 EPS = 1e-7
 
 
-class Loss:
-    """Base class: averaging, regularization and the book's ``calculate``."""
+def _clip(predictions: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.clip(predictions, EPS, 1 − EPS)`` into ``out``, as two plain ufunc calls
+    (np.clip's Python layer costs more than the clipping on a small batch)."""
+    np.maximum(predictions, EPS, out=out)
+    return np.minimum(out, 1 - EPS, out=out)
+
+
+class Loss(Buffered):
+    """Base class: checking, averaging, regularization and the book's ``calculate``."""
 
     trainable_layers: list = ()
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Per-sample losses (n_samples,) of predictions ``y_pred`` (n_samples, k)."""
+        y_pred = as_float_array(f"{type(self).__name__} y_pred", y_pred)
+        return self.sample_losses(y_pred, self.check_targets(y_true, y_pred.shape))
 
     def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """∂(mean loss)/∂y_pred, (n_samples, k); also stored as ``dinputs``."""
+        dvalues = as_float_array(f"{type(self).__name__} dvalues", dvalues)
+        self.dinputs = self.gradient(dvalues, self.check_targets(y_true, dvalues.shape))
+        return self.dinputs
 
     def calculate(self, output, y, *, include_regularization: bool = False):
         """Mean loss over samples.
@@ -43,11 +60,22 @@ class Loss:
         -------
         float, or (data_loss, regularization_loss) when ``include_regularization``.
         """
-        sample_losses = self.forward(output, y)
-        data_loss = float(np.mean(sample_losses))
+        data_loss = float(np.mean(self.forward(output, y)))
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()
+
+    def check_targets(self, y_true, shape: tuple) -> np.ndarray:
+        """Refuse targets that do not fit predictions of ``shape`` (overridden per loss)."""
+        return check_targets("y_true", y_true, shape)
+
+    def sample_losses(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """The math of ``forward``, trusting its inputs."""
+        raise NotImplementedError
+
+    def gradient(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """The math of ``backward``, trusting its inputs."""
+        raise NotImplementedError
 
     def remember_trainable_layers(self, trainable_layers) -> None:
         """Keep the layers whose penalties ``regularization_loss()`` sums (the book's step)."""
@@ -71,10 +99,6 @@ class Loss:
         return f"{type(self).__name__}()"
 
 
-def _check_predictions(loss: Loss, y_pred) -> np.ndarray:
-    return as_float_array(f"{type(loss).__name__} y_pred", y_pred)
-
-
 class CategoricalCrossentropy(Loss):
     """−log of the probability given to the correct class.
 
@@ -82,35 +106,43 @@ class CategoricalCrossentropy(Loss):
     one-hot targets ``(n, n_classes)``.
     """
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-        """``y_pred`` (n, n_classes) probabilities → per-sample losses (n,)."""
-        y_pred = _check_predictions(self, y_pred)
-        y_true = check_labels("y_true", y_true, *y_pred.shape)
-        y_pred_clipped = np.clip(y_pred, EPS, 1 - EPS)
-        if y_true.ndim == 1:
-            correct_confidences = y_pred_clipped[np.arange(len(y_pred)), y_true]
-        else:
-            correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
-        return -np.log(correct_confidences)
+    def check_targets(self, y_true, shape):
+        return check_labels("y_true", y_true, *shape)
 
-    def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def sample_losses(self, y_pred, y_true):
+        """``y_pred`` (n, n_classes) probabilities → per-sample losses (n,)."""
+        samples = len(y_pred)
+        clipped = _clip(y_pred, self._buffer("clipped", y_pred.shape, y_pred.dtype))
+        if y_true.ndim == 1:
+            correct_confidences = clipped[np.arange(samples), y_true]
+        else:
+            # One-hot rows pick the correct class's probability out of each row: the row
+            # sums of clipped ⊙ y, written as a product with a column of ones.
+            clipped *= y_true
+            ones = self._constant(1, (y_pred.shape[1], 1), clipped.dtype)
+            column = self._buffer("confidences", (samples, 1), clipped.dtype)
+            correct_confidences = np.matmul(clipped, ones, out=column).reshape(samples)
+        losses = np.log(correct_confidences, out=correct_confidences)
+        return np.negative(losses, out=losses)
+
+    def gradient(self, dvalues, y_true):
         """∂(−log p_c)/∂p = −y/p for the one-hot y, divided by the sample count."""
-        dvalues = _check_predictions(self, dvalues)
-        y_true = check_labels("y_true", y_true, *dvalues.shape)
         samples = len(dvalues)
         # Clipped like the forward pass, so a prediction of exactly 0 gives a finite gradient.
-        clipped = np.clip(dvalues, EPS, 1 - EPS)
+        dinputs = _clip(dvalues, self._buffer("dinputs", dvalues.shape, dvalues.dtype))
         if y_true.ndim == 1:
             rows = np.arange(samples)
-            self.dinputs = np.zeros_like(clipped)
-            self.dinputs[rows, y_true] = -1 / clipped[rows, y_true]
+            correct = dinputs[rows, y_true]
+            dinputs[...] = 0
+            dinputs[rows, y_true] = -1 / correct
         else:
-            self.dinputs = -y_true / clipped
-        self.dinputs /= samples
-        return self.dinputs
+            np.divide(y_true, dinputs, out=dinputs)
+            np.negative(dinputs, out=dinputs)
+        dinputs /= samples
+        return dinputs
 
 
-class SoftmaxCategoricalCrossentropy:
+class SoftmaxCategoricalCrossentropy(Buffered):
     """Softmax followed by categorical cross-entropy, with the fused backward pass.
 
     Chaining ∂L/∂s = −y/s through the softmax Jacobian collapses to
@@ -129,16 +161,21 @@ class SoftmaxCategoricalCrossentropy:
 
     def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         """``dvalues`` are the softmax outputs; returns (s − y) / n_samples."""
-        dvalues = _check_predictions(self, dvalues)
-        y_true = check_labels("y_true", y_true, *dvalues.shape)
-        samples = len(dvalues)
-        self.dinputs = dvalues.copy()
-        if y_true.ndim == 1:
-            self.dinputs[np.arange(samples), y_true] -= 1
-        else:
-            self.dinputs -= y_true
-        self.dinputs /= samples
+        dvalues = as_float_array("SoftmaxCategoricalCrossentropy dvalues", dvalues)
+        self.dinputs = self.gradient(dvalues, check_labels("y_true", y_true, *dvalues.shape))
         return self.dinputs
+
+    def gradient(self, dvalues, y_true):
+        """(s − y) / n for probabilities ``dvalues`` (n, n_classes), trusting its inputs."""
+        samples = len(dvalues)
+        dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        if y_true.ndim == 1:
+            np.copyto(dinputs, dvalues)
+            dinputs[np.arange(samples), y_true] -= 1
+        else:
+            np.subtract(dvalues, y_true, out=dinputs)
+        dinputs /= samples
+        return dinputs
 
     def __repr__(self) -> str:
         return "SoftmaxCategoricalCrossentropy()"
@@ -150,55 +187,46 @@ class BinaryCrossentropy(Loss):
     ``y_true``: 0/1 targets with the predictions' shape ``(n, k)``.
     """
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def sample_losses(self, y_pred, y_true):
         """``y_pred`` (n, k) probabilities → per-sample losses (n,)."""
-        y_pred = _check_predictions(self, y_pred)
-        y_true = check_targets("y_true", y_true, y_pred.shape)
         p = np.clip(y_pred, EPS, 1 - EPS)
         sample_losses = -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
         return np.mean(sample_losses, axis=-1)
 
-    def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def gradient(self, dvalues, y_true):
         """∂L/∂p = −(y/p − (1 − y)/(1 − p)), over outputs and samples."""
-        dvalues = _check_predictions(self, dvalues)
-        y_true = check_targets("y_true", y_true, dvalues.shape)
         samples, outputs = dvalues.shape
         p = np.clip(dvalues, EPS, 1 - EPS)
-        self.dinputs = -(y_true / p - (1 - y_true) / (1 - p)) / (outputs * samples)
-        return self.dinputs
+        return -(y_true / p - (1 - y_true) / (1 - p)) / (outputs * samples)
 
 
 class MeanSquaredError(Loss):
     """Mean of (y − ŷ)² over a sample's outputs. ``y_true`` has the predictions' shape."""
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def sample_losses(self, y_pred, y_true):
         """``y_pred`` (n, k) → per-sample losses (n,)."""
-        y_pred = _check_predictions(self, y_pred)
-        y_true = check_targets("y_true", y_true, y_pred.shape)
-        return np.mean((y_true - y_pred) ** 2, axis=-1)
+        errors = self._buffer("errors", y_pred.shape, y_pred.dtype)
+        np.subtract(y_true, y_pred, out=errors)
+        np.square(errors, out=errors)
+        return np.mean(errors, axis=-1, out=self._buffer("losses", (len(y_pred),), y_pred.dtype))
 
-    def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def gradient(self, dvalues, y_true):
         """∂(y − ŷ)²/∂ŷ = −2(y − ŷ), over outputs and samples."""
-        dvalues = _check_predictions(self, dvalues)
-        y_true = check_targets("y_true", y_true, dvalues.shape)
         samples, outputs = dvalues.shape
-        self.dinputs = -2 * (y_true - dvalues) / (outputs * samples)
-        return self.dinputs
+        dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        np.subtract(dvalues, y_true, out=dinputs)
+        dinputs *= 2 / (outputs * samples)
+        return dinputs
 
 
 class MeanAbsoluteError(Loss):
     """Mean of |y − ŷ| over a sample's outputs. ``y_true`` has the predictions' shape."""
 
-    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def sample_losses(self, y_pred, y_true):
         """``y_pred`` (n, k) → per-sample losses (n,)."""
-        y_pred = _check_predictions(self, y_pred)
-        y_true = check_targets("y_true", y_true, y_pred.shape)
         return np.mean(np.abs(y_true - y_pred), axis=-1)
 
-    def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    def gradient(self, dvalues, y_true):
         """∂|y − ŷ|/∂ŷ = sign(ŷ − y), over outputs and samples."""
-        dvalues = _check_predictions(self, dvalues)
-        y_true = check_targets("y_true", y_true, dvalues.shape)
         samples, outputs = dvalues.shape
-        self.dinputs = np.sign(dvalues - y_true) / (outputs * samples)
-        return self.dinputs
+        return np.sign(dvalues - y_true) / (outputs * samples)

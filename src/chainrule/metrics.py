@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._buffers import Buffered
 from ._checks import check_positive
 
 
-class Accuracy:
+class Accuracy(Buffered):
     """Base class: ``calculate`` = mean of ``compare``."""
 
     def init(self, y, reinit: bool = False) -> None:
@@ -21,7 +22,8 @@ class Accuracy:
 
     def calculate(self, predictions: np.ndarray, y: np.ndarray) -> float:
         """Fraction of ``predictions`` that match ``y``."""
-        return float(np.mean(self.compare(predictions, y)))
+        matches = self.compare(predictions, y)
+        return int(np.count_nonzero(matches)) / matches.size
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -48,7 +50,7 @@ class CategoricalAccuracy(Accuracy):
                 f"predictions of shape {np.shape(predictions)} cannot be compared with "
                 f"targets of shape {y.shape}"
             )
-        return predictions == y
+        return np.equal(predictions, y, out=self._buffer("matches", y.shape, bool))
 
     def config(self) -> dict:
         return {"binary": self.binary}
@@ -82,7 +84,10 @@ class RegressionAccuracy(Accuracy):
                 f"predictions of shape {np.shape(predictions)} cannot be compared with "
                 f"targets of shape {y.shape}"
             )
-        return np.abs(predictions - y) < self.precision
+        errors = self._buffer("errors", y.shape, np.result_type(predictions, y))
+        np.subtract(predictions, y, out=errors)
+        np.abs(errors, out=errors)
+        return np.less(errors, self.precision, out=self._buffer("matches", y.shape, bool))
 
     def config(self) -> dict:
         return {"precision": self.precision}

@@ -5,12 +5,14 @@ every derivative lives in a layer or a loss.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 
 import numpy as np
 
 from . import _checks
+from ._buffers import Buffered
 from ._random import as_generator
 from .activations import Sigmoid, Softmax
 from .layers import Layer
@@ -28,7 +30,7 @@ class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite during training."""
 
 
-class Model:
+class Model(Buffered):
     """A stack of layers trained with a loss and an optimizer.
 
     Parameters
@@ -91,6 +93,10 @@ class Model:
             self.fused_loss = SoftmaxCategoricalCrossentropy()
         if self.accuracy is None:
             self.accuracy = _default_accuracy(self.loss, self.layers[-1])
+        # The fused loss stands in for the softmax layer's backward pass.
+        backward = self.layers[:-1] if self.fused_loss is not None else self.layers
+        self._backward_layers = list(reversed(backward))
+        self._regularized = any(layer.regularized for layer in self.trainable_layers)
         self._finalized = True
 
     @property
@@ -110,15 +116,16 @@ class Model:
             output = layer.forward(output, training=training)
         return output
 
-    def backward(self, output: np.ndarray, y: np.ndarray) -> None:
-        """Backpropagate from the loss through every layer, last to first."""
+    def backward(self, output: np.ndarray, targets: np.ndarray) -> None:
+        """Backpropagate from the loss through every layer, last to first.
+
+        ``targets`` are checked already (one-hot rows for cross-entropy).
+        """
         if self.fused_loss is not None:
-            dvalues = self.fused_loss.backward(output, y)
-            layers = self.layers[:-1]
+            dvalues = self.fused_loss.gradient(output, targets)
         else:
-            dvalues = self.loss.backward(output, y)
-            layers = self.layers
-        for layer in reversed(layers):
+            dvalues = self.loss.gradient(output, targets)
+        for layer in self._backward_layers:
             dvalues = layer.backward(dvalues)
 
     # -- training ---------------------------------------------------------------------------
@@ -176,70 +183,72 @@ class Model:
         if rng is not None or self.rng is None:
             self.rng = as_generator(rng)
         self.accuracy.init(y)
+        targets, labels = self._training_targets(y)
 
         first = self.epoch + 1
         last = epochs if self.resume_from_checkpoint else self.epoch + epochs
         self.resume_from_checkpoint = False
+        n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
         reporter = _Reporter(progress, first, last)
         # Overflow on the way to divergence is reported once, as TrainingDiverged, not as warnings.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._run_epochs(X, y, batch_size, validation_data, print_every, shuffle, checkpoint,
-                             first, last, reporter)
+        with self._reusing_buffers(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                for epoch in range(first, last + 1):
+                    stats = self._train_epoch(X, targets, labels, batch_size, n_steps, shuffle,
+                                              epoch)
+                    self._end_epoch(epoch, stats, validation_data, batch_size, checkpoint)
+                    if print_every and (epoch % print_every == 0 or epoch == last):
+                        reporter.write(self._summary_line(epoch, stats))
+                    reporter.update(stats)
+            finally:
+                reporter.close()
         if validation_data is not None and print_every:
             print(f"validation, acc: {self.history['val_accuracy'][-1]:.3f}, "
                   f"loss: {self.history['val_loss'][-1]:.3f}")
         return self.history
 
-    def _run_epochs(self, X, y, batch_size, validation_data, print_every, shuffle, checkpoint,
-                    first, last, reporter) -> None:
-        n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
-        try:
-            for epoch in range(first, last + 1):
-                stats = self._train_epoch(X, y, batch_size, n_steps, shuffle, epoch)
-                if validation_data is not None:
-                    val = self._measure(*validation_data, batch_size)
-                    stats["val_loss"], stats["val_accuracy"] = val["loss"], val["accuracy"]
-                self.epoch = epoch
-                for key, value in stats.items():
-                    self.history.setdefault(key, []).append(value)
-                if checkpoint is not None:
-                    self.save_checkpoint(checkpoint)
-                if print_every and (epoch % print_every == 0 or epoch == last):
-                    reporter.write(self._summary_line(epoch, stats))
-                reporter.update(stats)
-        finally:
-            reporter.close()
+    def _training_targets(self, y):
+        """What the loss compares with (one-hot rows for cross-entropy) and what accuracy does."""
+        if not isinstance(self.loss, CategoricalCrossentropy):
+            return y, y
+        n_classes = self._output_width
+        if y.ndim == 2:
+            return y.astype(self.dtype, copy=False), np.argmax(y, axis=1)
+        # One-hot rows once per call to train: then each step's loss and gradient are
+        # plain array arithmetic, with no fancy indexing (which would allocate).
+        one_hot = np.zeros((len(y), n_classes), dtype=self.dtype)
+        one_hot[np.arange(len(y)), y] = 1
+        return one_hot, y.astype(np.intp, copy=False)
 
-    def _train_epoch(self, X, y, batch_size, n_steps, shuffle, epoch) -> dict:
+    def _train_epoch(self, X, targets, labels, batch_size, n_steps, shuffle, epoch) -> dict:
         order = None
         if batch_size is not None and n_steps > 1 and shuffle:
             order = self._permutation(len(X))
-        loss_sum = accuracy_sum = 0.0
-        regularization = 0.0
+        loss_sum = accuracy_sum = regularization = 0.0
         for step in range(n_steps):
             if batch_size is None:
-                X_batch, y_batch = X, y
+                X_batch, T_batch, L_batch = X, targets, labels
             else:
                 rows = slice(step * batch_size, (step + 1) * batch_size)
-                if order is not None:
-                    rows = order[rows]
-                X_batch, y_batch = X[rows], y[rows]
+                if order is None:
+                    X_batch, T_batch, L_batch = X[rows], targets[rows], labels[rows]
+                else:
+                    X_batch, T_batch, L_batch = self._gather(order[rows], X, targets, labels)
             output = self.forward(X_batch, training=True)
-            data_loss = self._data_loss(output, y_batch)
+            sample_losses = self.loss.sample_losses(output, T_batch)
+            data_loss = float(np.add.reduce(sample_losses)) / len(sample_losses)
+            if not math.isfinite(data_loss):
+                raise self._diverged(epoch, step, f"the loss became {data_loss}")
             predictions = self.output_layer_activation.predictions(output)
             loss_sum += data_loss * len(X_batch)
-            accuracy_sum += self.accuracy.calculate(predictions, y_batch) * len(X_batch)
-            regularization = self.loss.regularization_loss()
-            self.backward(output, y_batch)
-            # Checked before the update, so a diverging run keeps its last finite parameters.
-            if not (math.isfinite(data_loss) and self._gradients_are_finite()):
-                raise TrainingDiverged(
-                    f"the loss or its gradient became infinite or NaN at epoch {epoch}, step "
-                    f"{step + 1} (loss {data_loss:.4g}): training diverged; try a lower learning "
-                    f"rate (now {self.optimizer.current_learning_rate:g}). The parameters are "
-                    f"those before that step."
-                )
-            self.optimizer.step(self.trainable_layers)
+            accuracy_sum += self.accuracy.calculate(predictions, L_batch) * len(X_batch)
+            if self._regularized and step == n_steps - 1:
+                regularization = self.loss.regularization_loss()
+            self.backward(output, T_batch)
+            try:
+                self.optimizer.step(self.trainable_layers)
+            except FloatingPointError as error:
+                raise self._diverged(epoch, step, str(error)) from error
         data_loss = loss_sum / len(X)
         return {
             "loss": data_loss + regularization,
@@ -249,10 +258,46 @@ class Model:
             "lr": float(self.optimizer.current_learning_rate),
         }
 
-    def _gradients_are_finite(self) -> bool:
-        # A sum is one cheap reduction, and it is NaN or infinite if any element is.
-        return all(math.isfinite(np.sum(getattr(layer, "d" + name)))
-                   for layer in self.trainable_layers for name in layer.params)
+    def _end_epoch(self, epoch, stats, validation_data, batch_size, checkpoint) -> None:
+        if validation_data is not None:
+            val = self._measure(*validation_data, batch_size)
+            stats["val_loss"], stats["val_accuracy"] = val["loss"], val["accuracy"]
+        self.epoch = epoch
+        for key, value in stats.items():
+            self.history.setdefault(key, []).append(value)
+        if checkpoint is not None:
+            self.save_checkpoint(checkpoint)
+
+    def _diverged(self, epoch: int, step: int, what: str) -> TrainingDiverged:
+        return TrainingDiverged(
+            f"training diverged at epoch {epoch}, step {step + 1}: {what}. Try a lower "
+            f"learning rate (now {self.optimizer.current_learning_rate:g}). The parameters are "
+            "those before that step."
+        )
+
+    @contextlib.contextmanager
+    def _reusing_buffers(self):
+        """While training, results go into arrays reused every step; never outside it."""
+        parts = [*self.layers, self.loss, self.accuracy, self]
+        if self.fused_loss is not None:
+            parts.append(self.fused_loss)
+        for part in parts:
+            part.reuse_buffers = True
+        # Nothing upstream of the first layer needs its ∂L/∂inputs.
+        self.layers[0].compute_dinputs = False
+        try:
+            yield
+        finally:
+            for part in parts:
+                part.reuse_buffers = False
+            self.layers[0].compute_dinputs = True
+
+    def _gather(self, rows, *arrays):
+        """The ``rows`` of each array, copied into batch arrays reused every step."""
+        return [np.take(array, rows, axis=0,
+                        out=self._buffer(f"batch{i}", (len(rows), *array.shape[1:]),
+                                         array.dtype))
+                for i, array in enumerate(arrays)]
 
     def _permutation(self, n: int) -> np.ndarray:
         if self.rng is None:
@@ -382,7 +427,7 @@ class Model:
             given = "a scalar" if y_array.ndim == 0 else f"{len(y_array)}"
             raise ValueError(f"{x_name} and {y_name} must have the same number of samples; "
                              f"got {len(X)} and {given}")
-        n_outputs = self._output_width(X)
+        n_outputs = self._output_width_of(X)
         if isinstance(self.loss, CategoricalCrossentropy):
             y_array = _checks.check_labels(y_name, y_array, len(X), n_outputs)
         elif self.loss is not None:
@@ -396,9 +441,10 @@ class Model:
                             f"got {_checks.describe(validation_data)}")
         return self._check_data(*validation_data, "validation_data X", "validation_data y")
 
-    def _output_width(self, X) -> int:
+    def _output_width_of(self, X) -> int:
         # One sample through the network tells the width of the output, whatever the layers.
-        return self.forward(X[:1], training=False).shape[1]
+        self._output_width = self.forward(X[:1], training=False).shape[1]
+        return self._output_width
 
     @staticmethod
     def _check_batch_size(batch_size):

@@ -1,0 +1,62 @@
+"""Result arrays that the training loop may reuse from one step to the next.
+
+Outside training every call allocates its results, so an array a user got
+from ``forward``/``backward`` is never overwritten by a later call. While the
+Model trains it sets ``reuse_buffers`` on its layers, loss and metric; then
+each result is written into the same array every step (``out=``), and a
+training step allocates nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Buffered:
+    """Mixin giving ``_buffer`` and ``_gradient_buffer`` to layers, losses and metrics."""
+
+    #: set by the Model for the duration of ``train``
+    reuse_buffers: bool = False
+
+    def _buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """An uninitialised array for the result ``name``: fresh, or last step's when reusing."""
+        if not self.reuse_buffers:
+            return np.empty(shape, dtype)
+        # Keyed by shape too: the last, smaller batch of an epoch keeps its own arrays.
+        key = (name, shape, dtype)
+        try:
+            return self._buffers[key]
+        except AttributeError:
+            self._buffers = {}
+        except KeyError:
+            pass
+        buffer = self._buffers[key] = np.empty(shape, dtype)
+        return buffer
+
+    def _constant(self, value: float, shape: tuple, dtype) -> np.ndarray:
+        """A read-only array filled with ``value``, kept for reuse (it is never written).
+
+        A column of ones turns "sum over each row" into a matrix product, which BLAS
+        does several times faster than a reduction along short rows.
+        """
+        constants = self.__dict__.get("_constants")
+        if constants is None:
+            constants = self._constants = {}
+        key = (value, shape, np.dtype(dtype))
+        array = constants.get(key)
+        if array is None:
+            array = constants[key] = np.full(shape, value, dtype)
+            array.flags.writeable = False
+        return array
+
+    def _gradient_buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """The array for parameter gradient ``name`` (e.g. ``"dweights"``).
+
+        While reusing, the current attribute is kept whenever it fits, because an
+        optimizer may have made it a view into one flat gradient buffer.
+        """
+        if self.reuse_buffers:
+            current = self.__dict__.get(name)
+            if current is not None and current.shape == shape and current.dtype == dtype:
+                return current
+        return np.empty(shape, dtype)
