@@ -17,7 +17,6 @@ import itertools
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -141,7 +140,7 @@ def run_workload(name: str, peers: dict, repeats: int, quick: bool) -> dict:
 
 
 def peak_memory(workload: str, peer: str, quick: bool) -> float:
-    """Peak resident memory (MiB) of a fresh process that trains one repetition."""
+    """MiB a fresh process grows by while it trains (peak RSS minus RSS before training)."""
     code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; "
             f"run._memory_child({workload!r}, {peer!r}, {quick!r})")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -152,27 +151,42 @@ def peak_memory(workload: str, peer: str, quick: bool) -> float:
 def _memory_child(workload: str, peer: str, quick: bool) -> None:
     from peers import PEERS
 
-    _limit_threads()
+    _limit_threads(torch=peer == "pytorch")
     _, _, batch_size, epochs, _ = WORKLOADS[workload]
     X, y, params = workload_data(workload, quick)
     model = PEERS[peer](params, LEARNING_RATE[workload])
+    if hasattr(model, "prepare"):
+        model.prepare(X, y, batch_size)
+    before = _memory_mib("VmRSS")
     model.train(X, y, 1 if quick else min(epochs, 2), batch_size)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_memory_mib("VmHWM") - before)
 
 
-def _limit_threads() -> None:
+def _memory_mib(field: str) -> float:
+    """A memory figure of this process from /proc (VmRSS now, VmHWM its peak), in MiB.
+
+    (getrusage's ru_maxrss would do, but Linux carries it over from the parent across exec.)
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def _limit_threads(torch: bool = True) -> None:
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(THREADS)
     except ImportError:
         pass
-    try:
-        import torch
+    if torch:
+        try:
+            import torch as torch_module
 
-        torch.set_num_threads(THREADS)
-    except ImportError:
-        pass
+            torch_module.set_num_threads(THREADS)
+        except ImportError:
+            pass
 
 
 def machine() -> str:
@@ -196,8 +210,8 @@ def markdown(report: dict) -> str:
              + (f", scikit-learn {report['sklearn']}" if report.get("sklearn") else "")
              + f". float32 GEMM ceiling (1024³, best of 5): {report['gemm_gflops']:.1f} GFLOP/s.",
              "",
-             "| workload | peer | samples/s | chainrule ÷ peer | GFLOP/s | % of GEMM | peak MiB "
-             "| final loss |",
+             "| workload | peer | samples/s | chainrule ÷ peer | GFLOP/s | % of GEMM | "
+             "training MiB | final loss |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, result in report["workloads"].items():
         ours = result["peers"]["chainrule"]["samples_per_second"]
@@ -209,7 +223,7 @@ def markdown(report: dict) -> str:
                 f"| {name} {result['description']} | {peer} | {r['samples_per_second']:,.0f} | "
                 f"{'—' if peer == 'chainrule' else f'{ratio:.2f}×'} | {r['gflops']:.1f} | "
                 f"{100 * r['gflops'] / report['gemm_gflops']:.0f} % | "
-                f"{'—' if memory is None else f'{memory:.0f}'} | {r['final_loss']:.4f} |")
+                f"{'—' if memory is None else f'{memory:.1f}'} | {r['final_loss']:.4f} |")
     return "\n".join(lines) + "\n"
 
 

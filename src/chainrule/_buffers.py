@@ -39,14 +39,15 @@ class Buffered:
         A column of ones turns "sum over each row" into a matrix product, which BLAS
         does several times faster than a reduction along short rows.
         """
-        constants = self.__dict__.get("_constants")
-        if constants is None:
-            constants = self._constants = {}
-        key = (value, shape, np.dtype(dtype))
-        array = constants.get(key)
-        if array is None:
-            array = constants[key] = np.full(shape, value, dtype)
-            array.flags.writeable = False
+        key = (value, shape, dtype)
+        try:
+            return self._constants[key]
+        except AttributeError:
+            self._constants = {}
+        except KeyError:
+            pass
+        array = self._constants[key] = np.full(shape, value, dtype)
+        array.flags.writeable = False
         return array
 
     def _gradient_buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
