@@ -173,12 +173,14 @@ class Dense(Layer):
         self.dbiases = self._gradient_buffer("dbiases", self.biases.shape, dtype)
         ones = self._constant(1, (1, len(dvalues)), dvalues.dtype)
         np.matmul(ones, dvalues, out=self.dbiases)
-        self._add_regularization_gradients()
+        if self.regularized:
+            self._add_regularization_gradients()
         if not self.compute_dinputs:
             return None
         # ∂z/∂x = Wᵀ: every input feeds every neuron, so its gradient sums over neurons.
-        shape = (len(dvalues), self.n_inputs)
-        self.dinputs = self._buffer("dinputs", shape, np.result_type(dvalues.dtype, dtype))
+        if dvalues.dtype != dtype:
+            dtype = np.result_type(dvalues.dtype, dtype)
+        self.dinputs = self._buffer("dinputs", (len(dvalues), self.n_inputs), dtype)
         np.matmul(dvalues, self.weights.T, out=self.dinputs)
         return self.dinputs
 

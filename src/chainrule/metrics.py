@@ -40,6 +40,8 @@ class CategoricalAccuracy(Accuracy):
         self.binary = bool(binary)
 
     def compare(self, predictions, y):
+        if self.reuse_buffers:  # the Model's training loop: labels checked, shapes match
+            return np.equal(predictions, y, out=self._buffer("matches", y.shape, bool))
         y = np.asarray(y)
         if not self.binary and y.ndim == 2:
             y = np.argmax(y, axis=1) if y.shape[1] > 1 else y.reshape(-1)

@@ -234,14 +234,14 @@ class Model(Buffered):
                     X_batch, T_batch, L_batch = X[rows], targets[rows], labels[rows]
                 else:
                     X_batch, T_batch, L_batch = self._gather(order[rows], X, targets, labels)
+            n = len(X_batch)
             output = self.forward(X_batch, training=True)
-            sample_losses = self.loss.sample_losses(output, T_batch)
-            data_loss = float(np.add.reduce(sample_losses)) / len(sample_losses)
+            data_loss = float(np.add.reduce(self.loss.sample_losses(output, T_batch))) / n
             if not math.isfinite(data_loss):
                 raise self._diverged(epoch, step, f"the loss became {data_loss}")
             predictions = self.output_layer_activation.predictions(output)
-            loss_sum += data_loss * len(X_batch)
-            accuracy_sum += self.accuracy.calculate(predictions, L_batch) * len(X_batch)
+            loss_sum += data_loss * n
+            accuracy_sum += self.accuracy.calculate(predictions, L_batch) * n
             if self._regularized and step == n_steps - 1:
                 regularization = self.loss.regularization_loss()
             self.backward(output, T_batch)

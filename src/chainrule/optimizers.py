@@ -93,9 +93,9 @@ class Optimizer:
 
         Raises ``FloatingPointError``, changing nothing, if a gradient holds NaN or inf.
         """
+        if self._flat is None or not self._flat.holds(layers):
+            self._flat = _FlatParameters.pack(self, layers)
         trainable = [layer for layer in layers if layer.params]
-        if self._flat is None or not self._flat.holds(trainable):
-            self._flat = _FlatParameters.pack(self, trainable)
         if self._flat is None:  # parameters of different dtypes: one update each
             gradients = [getattr(layer, "d" + name) for layer in trainable for name in layer.params]
         else:
@@ -270,7 +270,8 @@ class _FlatParameters:
     them. ``chunks`` cuts all of it into cache-sized pieces for the update.
     """
 
-    def __init__(self, layers, entries, params, grads, slots):
+    def __init__(self, source, layers, entries, params, grads, slots):
+        self.source = source  # the list step() was given, to recognise it cheaply
         self.layers = layers
         self.entries = entries  # (layer, name, parameter view, gradient view)
         self.params, self.grads, self.slots = params, grads, slots
@@ -281,7 +282,8 @@ class _FlatParameters:
         ]
 
     @classmethod
-    def pack(cls, optimizer: Optimizer, layers) -> _FlatParameters | None:
+    def pack(cls, optimizer: Optimizer, source) -> _FlatParameters | None:
+        layers = [layer for layer in source if layer.params]
         pairs = [(layer, name) for layer in layers for name in layer.params]
         arrays = [getattr(layer, name) for layer, name in pairs]
         if not arrays or len({a.dtype for a in arrays}) != 1:
@@ -308,11 +310,12 @@ class _FlatParameters:
             setattr(layer, name, view)
             setattr(layer, "d" + name, grad_view)
             entries.append((layer, name, view, grad_view))
-        return cls(list(layers), entries, params, grads, slots)
+        return cls(source, layers, entries, params, grads, slots)
 
     def holds(self, layers) -> bool:
         """Still the same layers, each parameter still the view into the flat array?"""
-        if layers != self.layers:  # layers define no __eq__: this compares identities
+        # Layers define no __eq__: the list comparison compares identities.
+        if layers is not self.source and [lay for lay in layers if lay.params] != self.layers:
             return False
         for layer, name, view, _ in self.entries:
             if getattr(layer, name) is not view:
