@@ -46,6 +46,15 @@ def test_gradcheck_of_a_network_with_a_loss(rng):
     assert max(errors.values()) < 1e-6
 
 
+def test_gradcheck_of_a_model(rng):
+    model = cr.Model([Dense(3, 6, init="he", dtype=np.float64, rng=0, weight_regularizer_l1=0.01),
+                      cr.Sigmoid(), Dense(6, 2, init="he", dtype=np.float64, rng=1), cr.Linear()])
+    model.set(loss=cr.MeanSquaredError(), optimizer=cr.Adam())
+    model.finalize()
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    assert cr.gradcheck(model, X, y, tolerance=1e-6) < 1e-6
+
+
 def test_gradcheck_needs_float64_parameters(rng):
     with pytest.raises(TypeError, match="float64"):
         cr.gradcheck(Dense(2, 2), rng.normal(size=(1, 2)))

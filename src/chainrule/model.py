@@ -86,7 +86,6 @@ class Model(Buffered):
             raise ValueError("Model has no loss: call model.set(loss=...) first")
         self.trainable_layers = [layer for layer in self.layers if layer.params]
         self.loss.remember_trainable_layers(self.trainable_layers)
-        self.output_layer_activation = self.layers[-1]
         self.fused_loss = None
         if isinstance(self.layers[-1], Softmax) and isinstance(self.loss, CategoricalCrossentropy):
             # Chaining −y/p through the softmax Jacobian collapses to p − y: use it.
@@ -98,6 +97,11 @@ class Model(Buffered):
         self._backward_layers = list(reversed(backward))
         self._regularized = any(layer.regularized for layer in self.trainable_layers)
         self._finalized = True
+
+    @property
+    def output_layer_activation(self) -> Layer:
+        """The last layer, whose ``predictions`` turn outputs into answers (the book's name)."""
+        return self.layers[-1]
 
     @property
     def dtype(self) -> np.dtype:
