@@ -22,19 +22,15 @@ def spiral_data(samples: int, classes: int, rng=None):
     X : float64 array (samples·classes, 2)
     y : uint8 array (samples·classes,)
     """
-    samples = check_positive_int("samples", samples)
-    classes = check_positive_int("classes", classes)
     rng = as_generator(rng)
-    X = np.zeros((samples * classes, 2))
-    y = np.zeros(samples * classes, dtype="uint8")
-    for class_number in range(classes):
-        ix = slice(samples * class_number, samples * (class_number + 1))
+
+    def arm(class_number: int, samples: int) -> np.ndarray:
         r = np.linspace(0.0, 1, samples)
         t = np.linspace(class_number * 4, (class_number + 1) * 4, samples)
         t = t + standard_normal(rng, samples) * 0.2
-        X[ix] = np.c_[r * np.sin(t * 2.5), r * np.cos(t * 2.5)]
-        y[ix] = class_number
-    return X, y
+        return np.c_[r * np.sin(t * 2.5), r * np.cos(t * 2.5)]
+
+    return _by_class(samples, classes, arm)
 
 
 def vertical_data(samples: int, classes: int, rng=None):
@@ -45,17 +41,26 @@ def vertical_data(samples: int, classes: int, rng=None):
     X : float64 array (samples·classes, 2)
     y : uint8 array (samples·classes,)
     """
+    rng = as_generator(rng)
+
+    def blob(class_number: int, samples: int) -> np.ndarray:
+        x0 = standard_normal(rng, samples) * 0.1 + class_number / 3
+        x1 = standard_normal(rng, samples) * 0.1 + 0.5
+        return np.c_[x0, x1]
+
+    return _by_class(samples, classes, blob)
+
+
+def _by_class(samples: int, classes: int, points):
+    """Stack ``points(class_number, samples)`` for each class in turn, with its labels."""
     samples = check_positive_int("samples", samples)
     classes = check_positive_int("classes", classes)
-    rng = as_generator(rng)
     X = np.zeros((samples * classes, 2))
     y = np.zeros(samples * classes, dtype="uint8")
     for class_number in range(classes):
-        ix = slice(samples * class_number, samples * (class_number + 1))
-        x0 = standard_normal(rng, samples) * 0.1 + class_number / 3
-        x1 = standard_normal(rng, samples) * 0.1 + 0.5
-        X[ix] = np.c_[x0, x1]
-        y[ix] = class_number
+        rows = slice(samples * class_number, samples * (class_number + 1))
+        X[rows] = points(class_number, samples)
+        y[rows] = class_number
     return X, y
 
 
