@@ -241,6 +241,16 @@ def test_a_checkpoint_killed_at_any_moment_still_loads(tmp_path):
             assert model.epoch == len(model.history["loss"])
     assert loaded_epochs, "no checkpoint was ever written"
     assert max(loaded_epochs) > 0
+    # The next write clears the temporaries that killed writers left behind.
+    Model.load(path).save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.ckpt"]
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_resume_continues_with_its_saved_history(tmp_path):

@@ -23,7 +23,7 @@ import io as _bytes_io
 import json
 import math
 import os
-import tempfile
+import threading
 import zipfile
 
 import numpy as np
@@ -143,11 +143,16 @@ def atomic_write(path, write) -> None:
     """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
 
     A crash at any moment leaves either the old file or the new one, never a
-    mixture: ``os.replace`` is atomic, and the data is flushed to disk first.
+    mixture: ``os.replace`` is atomic, and the data is flushed to disk first. The
+    temporary file is named after this process, so temporaries left by writers
+    that were killed can be recognised, and are removed after the next write.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    name = os.path.basename(path)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # Mode 0o666 less the umask: the file gets the permissions any new file would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -158,7 +163,13 @@ def atomic_write(path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    try:  # make the rename itself durable; not possible on every platform
+    _sync_directory(directory)
+    _remove_orphans(directory, name)
+
+
+def _sync_directory(directory: str) -> None:
+    """Make the rename itself durable; not possible on every platform."""
+    try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
@@ -168,6 +179,33 @@ def atomic_write(path, write) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _remove_orphans(directory: str, name: str) -> None:
+    """Delete temporaries of ``name`` whose writing process no longer exists."""
+    if os.name != "posix":  # os.kill(pid, 0) only probes on POSIX
+        return
+    prefix = f".{name}."
+    for entry in os.listdir(directory):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):-len(".tmp")].split(".")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, entry))
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # -- reading --------------------------------------------------------------------------------
