@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from .losses import (
 )
 from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
 from .optimizers import Optimizer
+from .progress import Reporter
 
 
 class TrainingDiverged(FloatingPointError):
@@ -193,7 +193,7 @@ class Model(Buffered):
         last = epochs if self.resume_from_checkpoint else self.epoch + epochs
         self.resume_from_checkpoint = False
         n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
-        reporter = _Reporter(progress, first, last)
+        reporter = Reporter(progress, first, last)
         # Overflow on the way to divergence is reported once, as TrainingDiverged, not as warnings.
         with self._reusing_buffers(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
@@ -476,35 +476,3 @@ def _default_accuracy(loss, last_layer) -> Accuracy:
     if isinstance(loss, BinaryCrossentropy) or isinstance(last_layer, Sigmoid):
         return CategoricalAccuracy(binary=True)
     return RegressionAccuracy()
-
-
-class _Reporter:
-    """Summary lines and, when wanted, a tqdm progress bar over epochs."""
-
-    def __init__(self, progress: bool | None, first: int, last: int):
-        self.bar = None
-        if progress is None:
-            progress = sys.stderr.isatty()
-        if progress and last >= first:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # tqdm is optional: pip install chainrule[progress]
-                return
-            self.bar = tqdm(total=last - first + 1, desc="training", unit="epoch",
-                            file=sys.stderr, dynamic_ncols=True)
-
-    def write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line)
-        else:
-            print(line)
-
-    def update(self, stats: dict) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix(acc=f"{stats['accuracy']:.3f}", loss=f"{stats['loss']:.3f}",
-                                 refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
