@@ -216,6 +216,10 @@ class Adam(Optimizer):
     m ← β₁·m + (1 − β₁)·g and v ← β₂·v + (1 − β₂)·g² (running mean of g and g²);
     m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ) undo their bias towards zero early on;
     p ← p − lr·m̂ / (√v̂ + ε), with t = iterations + 1.
+
+    The state arrays hold M = m/(1 − β₁) and V = v/(1 − β₂), whose updates
+    M ← β₁·M + g and V ← β₂·V + g² take one pass fewer each; the constant
+    factors move into the step's scalars. ``get_state`` returns M and V as kept.
     """
 
     slots = ("momentums", "cache")
@@ -234,25 +238,24 @@ class Adam(Optimizer):
         self.beta_2 = check_fraction("beta_2", beta_2)
 
     def _update(self, param, grad, slots):
-        m, v, tmp = slots["momentums"], slots["cache"], slots["scratch"]
+        M, V, tmp = slots["momentums"], slots["cache"], slots["scratch"]
         t = self.iterations + 1
-        # m ← β₁·m + (1 − β₁)·g, written as β₁·(m − g) + g to need no temporary.
-        m -= grad
-        m *= self.beta_1
-        m += grad
-        # v ← β₂·v + (1 − β₂)·g², likewise.
+        # M ← β₁·M + g and V ← β₂·V + g²: m and v without their constant factors.
+        M *= self.beta_1
+        M += grad
         np.multiply(grad, grad, out=tmp)
-        v -= tmp
-        v *= self.beta_2
-        v += tmp
-        # With m̂ = m/c₁ and √v̂ = √v/c₂ (c₁ = 1 − β₁ᵗ, c₂ = √(1 − β₂ᵗ)), the step
-        # lr·m̂/(√v̂ + ε) is exactly (lr·c₂/c₁)·m/(√v + ε·c₂): two fewer passes.
+        V *= self.beta_2
+        V += tmp
+        # With m = (1 − β₁)·M, c₁ = 1 − β₁ᵗ, √v̂ = √((1 − β₂)·V)/c₂ and c₂ = √(1 − β₂ᵗ),
+        # the step lr·m̂/(√v̂ + ε) is exactly k·M/(√V + ε′) with the scalars
+        # k = lr·(1 − β₁)·c₂/(c₁·√(1 − β₂)) and ε′ = ε·c₂/√(1 − β₂).
         c1 = 1 - self.beta_1**t
         c2 = math.sqrt(1 - self.beta_2**t)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon * c2
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.current_learning_rate * c2 / c1
+        root = math.sqrt(1 - self.beta_2)
+        np.sqrt(V, out=tmp)
+        tmp += self.epsilon * c2 / root
+        np.divide(M, tmp, out=tmp)
+        tmp *= self.current_learning_rate * (1 - self.beta_1) * c2 / (c1 * root)
         param -= tmp
 
     def config(self) -> dict:
