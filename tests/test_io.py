@@ -147,26 +147,27 @@ def test_a_huge_declared_shape_is_refused_before_allocating(tmp_path):
         Model.load(path)
 
 
-def test_a_huge_layer_config_is_refused_before_allocating(tmp_path):
+def saved_with_header_edit(tmp_path, edit):
+    """A saved model whose chainrule.json was changed by ``edit(header)``."""
     model, _, _ = trained_model()
     path = tmp_path / "m"
     model.save(path)
     with zipfile.ZipFile(path) as archive:
         header = json.loads(archive.read("chainrule.json"))
-    header["layers"][0]["config"]["n_neurons"] = 10**9
+    edit(header)
     rewrite_member(path, "chainrule.json", json.dumps(header).encode())
+    return path
+
+
+def test_a_huge_layer_config_is_refused_before_allocating(tmp_path):
+    path = saved_with_header_edit(
+        tmp_path, lambda h: h["layers"][0]["config"].update(n_neurons=10**9))
     with pytest.raises(cr.ModelFileError, match="expected a float array of shape"):
         Model.load(path)
 
 
 def test_unknown_layer_class_is_refused(tmp_path):
-    model, _, _ = trained_model()
-    path = tmp_path / "m"
-    model.save(path)
-    with zipfile.ZipFile(path) as archive:
-        header = json.loads(archive.read("chainrule.json"))
-    header["layers"][1]["class"] = "os.system"
-    rewrite_member(path, "chainrule.json", json.dumps(header).encode())
+    path = saved_with_header_edit(tmp_path, lambda h: h["layers"][1].update({"class": "os.system"}))
     with pytest.raises(cr.ModelFileError, match=r"unknown layer class 'os\.system'"):
         Model.load(path)
 
