@@ -28,9 +28,10 @@ class ReLU(Layer):
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """∂ReLU/∂x is 1 where x > 0 and 0 elsewhere, so gradients pass or stop."""
         dvalues = self._check_dvalues(dvalues)
-        # That step function is sign(output): the output max(x, 0) is > 0 exactly where
-        # x > 0. Computed in floats, it needs no bool → float conversion buffer.
-        passes = np.sign(self.output, out=self._buffer("passes", dvalues.shape, self.output.dtype))
+        # The output max(x, 0) is > 0 exactly where x > 0, so the step function is
+        # (output > 0), written straight into a float array as 1.0 or 0.0.
+        passes = self._buffer("passes", dvalues.shape, self.output.dtype)
+        np.greater(self.output, 0, out=passes)
         self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
         np.multiply(dvalues, passes, out=self.dinputs)
         return self.dinputs

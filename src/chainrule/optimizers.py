@@ -56,15 +56,13 @@ class Optimizer:
                          self._slots(layer, name))
 
     def _slots(self, layer, name: str) -> dict[str, np.ndarray]:
-        layer_state = self.state.get(layer)
-        if layer_state is None:
-            layer_state = self.state[layer] = {}
-        slots = layer_state.get(name)
-        if slots is None:
+        slots = self.state.setdefault(layer, {}).setdefault(name, {})
+        if "scratch" not in slots:
             # One scratch array per parameter keeps the update allocation-free.
             param = getattr(layer, name)
-            slots = layer_state[name] = {slot: np.zeros_like(param)
-                                         for slot in (*self.slots, "scratch")}
+            for slot in (*self.slots, "scratch"):
+                if slot not in slots:
+                    slots[slot] = np.zeros_like(param)
         return slots
 
     def get_state(self, layer, name: str) -> dict[str, np.ndarray]:
@@ -278,11 +276,15 @@ class _FlatParameters:
         self.layers = layers
         self.entries = entries  # (layer, name, parameter view, gradient view)
         self.params, self.grads, self.slots = params, grads, slots
-        self.chunks = [
-            (params[i:i + CHUNK], grads[i:i + CHUNK],
-             {slot: array[i:i + CHUNK] for slot, array in slots.items()})
-            for i in range(0, len(params), CHUNK)
-        ]
+        # Every chunk shares one chunk-sized scratch array: it stays in cache from one
+        # chunk to the next, where a full-sized one would stream through memory.
+        scratch = np.empty(min(CHUNK, len(params)), params.dtype)
+        self.chunks = []
+        for i in range(0, len(params), CHUNK):
+            part = slice(i, i + CHUNK)
+            chunk_slots = {slot: array[part] for slot, array in slots.items()}
+            chunk_slots["scratch"] = scratch[:len(params[part])]
+            self.chunks.append((params[part], grads[part], chunk_slots))
 
     @classmethod
     def pack(cls, optimizer: Optimizer, source) -> _FlatParameters | None:
@@ -294,7 +296,7 @@ class _FlatParameters:
         dtype = arrays[0].dtype
         total = sum(a.size for a in arrays)
         params, grads = np.empty(total, dtype), np.zeros(total, dtype)
-        slots = {slot: np.zeros(total, dtype) for slot in (*optimizer.slots, "scratch")}
+        slots = {slot: np.zeros(total, dtype) for slot in optimizer.slots}
         entries, start = [], 0
         for (layer, name), array in zip(pairs, arrays, strict=True):
             part = slice(start, start + array.size)
@@ -307,8 +309,9 @@ class _FlatParameters:
                 grad_view[...] = grad
             old = optimizer.state.get(layer, {}).get(name, {})
             new = {slot: flat[part].reshape(array.shape) for slot, flat in slots.items()}
-            for slot, value in old.items():  # carry over state from update_params/set_state
-                new[slot][...] = value
+            for slot in optimizer.slots:  # carry over state from update_params/set_state
+                if slot in old:
+                    new[slot][...] = old[slot]
             optimizer.state.setdefault(layer, {})[name] = new
             setattr(layer, name, view)
             setattr(layer, "d" + name, grad_view)
