@@ -296,7 +296,9 @@ class _FlatParameters:
         dtype = arrays[0].dtype
         total = sum(a.size for a in arrays)
         params, grads = np.empty(total, dtype), np.zeros(total, dtype)
-        slots = {slot: np.zeros(total, dtype) for slot in optimizer.slots}
+        # np.full writes every page now. np.zeros would map them lazily, and the first
+        # update, which reads each page before writing it, would fault every page twice.
+        slots = {slot: np.full(total, 0, dtype) for slot in optimizer.slots}
         entries, start = [], 0
         for (layer, name), array in zip(pairs, arrays, strict=True):
             part = slice(start, start + array.size)
