@@ -31,7 +31,7 @@ class ReLU(Layer):
         # The output max(x, 0) is > 0 exactly where x > 0, so the step function is
         # (output > 0), written straight into a float array as 1.0 or 0.0.
         passes = self._buffer("passes", dvalues.shape, self.output.dtype)
-        np.greater(self.output, 0, out=passes)
+        np.greater(self.output, self.output.dtype.type(0), out=passes)
         self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
         np.multiply(dvalues, passes, out=self.dinputs)
         return self.dinputs
