@@ -39,7 +39,7 @@ WORKLOADS = {
     "W1": ("spiral 2-64-3, 300 points, full batch", (2, 64, 3), None, 1000, 5),
     "W2": ("784-128-128-10, batch 128", (784, 128, 128, 10), 128, 3, 1),
     "W3": ("digits 64-64-10, batch 32", (64, 64, 10), 32, 10, 1),
-    "W4": ("784-1024-1024-10, batch 256", (784, 1024, 1024, 10), 256, 2, 1),
+    "W4": ("784-1024-1024-10, batch 256", (784, 1024, 1024, 10), 256, 4, 1),
 }
 LEARNING_RATE = {"W1": 0.003, "W2": 1e-3, "W3": 1e-3, "W4": 1e-3}
 
@@ -208,7 +208,8 @@ def markdown(report: dict) -> str:
     lines = [f"Measured {report['date']} on {report['machine']}; NumPy {report['numpy']}"
              + (f", PyTorch {report['torch']}" if report.get("torch") else "")
              + (f", scikit-learn {report['sklearn']}" if report.get("sklearn") else "")
-             + f". float32 GEMM ceiling (1024³, best of 5): {report['gemm_gflops']:.1f} GFLOP/s.",
+             + f". float32 GEMM ceiling (1024³, best of 5 before each workload, highest): "
+             f"{report['gemm_gflops']:.1f} GFLOP/s.",
              "",
              "| workload | peer | samples/s | chainrule ÷ peer | GFLOP/s | % of GEMM | "
              "training MiB | final loss |",
@@ -250,8 +251,10 @@ def main(argv=None) -> int:
     peers = available_peers()
     repeats = 1 if args.quick else args.repeats
     report = {"date": date.today().isoformat(), "machine": machine(), "numpy": np.__version__,
-              "quick": args.quick, "repeats": repeats, "gemm_gflops": gemm_ceiling(),
-              "workloads": {}}
+              "quick": args.quick, "repeats": repeats, "workloads": {}}
+    # The machine's speed drifts, so the ceiling is measured before every workload and
+    # the highest of those best-of-5 figures is the one the table divides by.
+    ceilings = []
     for module in ("torch", "sklearn"):
         try:
             report[module] = __import__(module).__version__
@@ -259,11 +262,14 @@ def main(argv=None) -> int:
             pass
     for name in args.workloads.split(","):
         print(f"{name}: {WORKLOADS[name][0]} ...", flush=True)
+        ceilings.append(gemm_ceiling())
         report["workloads"][name] = run_workload(name, peers, repeats, args.quick)
         if not args.no_memory:
             for peer in peers:
                 report["workloads"][name]["peers"][peer]["peak_mib"] = peak_memory(
                     name, peer, args.quick)
+    report["gemm_gflops_each"] = ceilings
+    report["gemm_gflops"] = max(ceilings)
     table = markdown(report)
     print(table)
     # Same data, same weights, same batches: the peers must agree (float32, different
