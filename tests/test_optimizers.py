@@ -152,3 +152,52 @@ def test_learning_rate_of_wrong_type():
 
 def test_repr():
     assert repr(SGD(0.5, momentum=0.9)) == "SGD(learning_rate=0.5, decay=0.0, momentum=0.9)"
+
+
+class TwoParamLayer:
+    params = ("kernel", "bias")
+
+    def __init__(self):
+        self.kernel = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+        self.bias = np.array([[0.5, -0.25, 0.125]])
+        self.dkernel, self.dbias = np.zeros_like(self.kernel), np.zeros_like(self.bias)
+
+
+def two_param_gradients(step):
+    rng = np.random.default_rng(step)
+    return rng.standard_normal((2, 3)), rng.standard_normal((1, 3))
+
+
+def run_two_params(optimizer, flat_steps, total=4):
+    """``flat_steps`` steps through ``step()`` (the flat update), the rest per layer."""
+    layer = TwoParamLayer()
+    trajectory = []
+    for t in range(total):
+        layer.dkernel[...], layer.dbias[...] = two_param_gradients(t)
+        if t < flat_steps:
+            optimizer.step([layer])
+        else:
+            optimizer.pre_update_params()
+            optimizer.update_params(layer)
+            optimizer.post_update_params()
+        trajectory.append(np.concatenate([layer.kernel.ravel(), layer.bias.ravel()]))
+    return trajectory
+
+
+@pytest.mark.parametrize("optimizer, kind, hyper", CASES)
+@pytest.mark.parametrize("flat_steps", [4, 2])
+def test_flat_chunked_update_matches_the_per_layer_one(monkeypatch, optimizer, kind, hyper,
+                                                       flat_steps):
+    """The flat update, cut into chunks of 4 (so chunks straddle the two parameters and the
+    last one is short, all sharing one scratch array), and a switch back to update_params
+    midway, give the per-layer trajectory."""
+    import copy
+
+    from chainrule import optimizers
+
+    per_layer = run_two_params(copy.deepcopy(optimizer), flat_steps=0)
+    monkeypatch.setattr(optimizers, "CHUNK", 4)
+    flat = run_two_params(optimizer, flat_steps=flat_steps)
+    for step, (g, w) in enumerate(zip(flat, per_layer, strict=True)):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, err_msg=f"step {step}")
+    assert not np.array_equal(per_layer[0], per_layer[-1])  # the parameters did move
