@@ -31,24 +31,35 @@ def _median_ms(samples) -> float:
     return 1e3 * statistics.median(samples)
 
 
+def _phase_medians(step) -> dict[str, float]:
+    """Median ms of each phase of ``step(rows)``, a generator yielding a phase's name
+    as that phase ends, over STEPS steps cycling through the 8 batches."""
+    times: dict[str, list[float]] = {}
+    for i in range(STEPS):
+        rows = slice(256 * (i % 8), 256 * (i % 8 + 1))
+        start = time.perf_counter()
+        for phase in step(rows):
+            now = time.perf_counter()
+            times.setdefault(phase, []).append(now - start)
+            start = now
+    return {phase: _median_ms(samples) for phase, samples in times.items()}
+
+
 def chainrule_parts(X, y, params) -> dict[str, float]:
     model = ChainrulePeer(params, 1e-3).model
     model.train(X, y, epochs=1, batch_size=256, shuffle=False, print_every=None, progress=False)
     one_hot = np.eye(10, dtype=np.float32)[y]
-    times = {"forward": [], "backward": [], "optimizer step": []}
+
+    def step(rows):
+        output = model.forward(X[rows], training=True)
+        yield "forward"
+        model.backward(output, one_hot[rows])
+        yield "backward"
+        model.optimizer.step(model.trainable_layers)
+        yield "optimizer step"
+
     with model._reusing_buffers():
-        for step in range(STEPS):
-            rows = slice(256 * (step % 8), 256 * (step % 8 + 1))
-            start = time.perf_counter()
-            output = model.forward(X[rows], training=True)
-            middle = time.perf_counter()
-            model.backward(output, one_hot[rows])
-            end = time.perf_counter()
-            model.optimizer.step(model.trainable_layers)
-            times["forward"].append(middle - start)
-            times["backward"].append(end - middle)
-            times["optimizer step"].append(time.perf_counter() - end)
-    return {part: _median_ms(samples) for part, samples in times.items()}
+        return _phase_medians(step)
 
 
 def torch_parts(X, y, params) -> dict[str, float]:
@@ -57,20 +68,17 @@ def torch_parts(X, y, params) -> dict[str, float]:
     peer = TorchPeer(params, 1e-3)
     peer.train(X, y, 1, 256)
     X, y = torch.from_numpy(X), torch.from_numpy(y)
-    times = {"forward": [], "backward": [], "optimizer step": []}
-    for step in range(STEPS):
-        rows = slice(256 * (step % 8), 256 * (step % 8 + 1))
-        start = time.perf_counter()
+
+    def step(rows):
         loss = peer.loss_fn(peer.model(X[rows]), y[rows])
-        middle = time.perf_counter()
+        yield "forward"
         peer.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        end = time.perf_counter()
+        yield "backward"
         peer.optimizer.step()
-        times["forward"].append(middle - start)
-        times["backward"].append(end - middle)
-        times["optimizer step"].append(time.perf_counter() - end)
-    return {part: _median_ms(samples) for part, samples in times.items()}
+        yield "optimizer step"
+
+    return _phase_medians(step)
 
 
 def cpu_while_sleeping_after_a_product(seconds: float = 0.5) -> float:
@@ -91,9 +99,11 @@ def adam_one_and_two_threads(params) -> tuple[float, float]:
     optimizer = cr.Adam(1e-3)
     optimizer.step(layers)
     chunks = optimizer._flat.chunks
-    halves = chunks[: len(chunks) // 2], chunks[len(chunks) // 2:]
-    spare = [dict(slots, scratch=slots["scratch"].copy()) for _, _, slots in halves[1]]
-    second = [(p, g, s) for (p, g, _), s in zip(halves[1], spare, strict=True)]
+    first = chunks[: len(chunks) // 2]
+    # The chunks share one scratch array; the second thread needs its own.
+    own = np.empty_like(chunks[0][2]["scratch"])
+    second = [(param, grad, {**slots, "scratch": own[:len(param)]})
+              for param, grad, slots in chunks[len(chunks) // 2:]]
     pool = ThreadPoolExecutor(1)
 
     def update(part):
@@ -102,7 +112,7 @@ def adam_one_and_two_threads(params) -> tuple[float, float]:
 
     def split():
         future = pool.submit(update, second)
-        update(halves[0])
+        update(first)
         future.result()
 
     a, b = np.ones((256, 1024), np.float32), np.ones((1024, 1024), np.float32)

@@ -1,9 +1,11 @@
 """Golden multi-step trajectories: each optimizer against the book's formulas written out here."""
 
+import copy
+
 import numpy as np
 import pytest
 
-from chainrule import SGD, Adagrad, Adam, Dense, RMSprop
+from chainrule import SGD, Adagrad, Adam, Dense, RMSprop, optimizers
 
 
 class FakeLayer:
@@ -184,17 +186,12 @@ def run_two_params(optimizer, flat_steps, total=4):
     return trajectory
 
 
-@pytest.mark.parametrize("optimizer, kind, hyper", CASES)
+@pytest.mark.parametrize("optimizer", [pytest.param(case.values[0], id=case.id) for case in CASES])
 @pytest.mark.parametrize("flat_steps", [4, 2])
-def test_flat_chunked_update_matches_the_per_layer_one(monkeypatch, optimizer, kind, hyper,
-                                                       flat_steps):
+def test_flat_chunked_update_matches_the_per_layer_one(monkeypatch, optimizer, flat_steps):
     """The flat update, cut into chunks of 4 (so chunks straddle the two parameters and the
     last one is short, all sharing one scratch array), and a switch back to update_params
     midway, give the per-layer trajectory."""
-    import copy
-
-    from chainrule import optimizers
-
     per_layer = run_two_params(copy.deepcopy(optimizer), flat_steps=0)
     monkeypatch.setattr(optimizers, "CHUNK", 4)
     flat = run_two_params(optimizer, flat_steps=flat_steps)

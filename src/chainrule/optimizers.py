@@ -57,12 +57,12 @@ class Optimizer:
 
     def _slots(self, layer, name: str) -> dict[str, np.ndarray]:
         slots = self.state.setdefault(layer, {}).setdefault(name, {})
+        # Missing on first use, and in state the flat update made (its chunks share one
+        # scratch). One scratch array per parameter keeps this update allocation-free.
         if "scratch" not in slots:
-            # One scratch array per parameter keeps the update allocation-free.
-            param = getattr(layer, name)
             for slot in (*self.slots, "scratch"):
                 if slot not in slots:
-                    slots[slot] = np.zeros_like(param)
+                    slots[slot] = np.zeros_like(getattr(layer, name))
         return slots
 
     def get_state(self, layer, name: str) -> dict[str, np.ndarray]:
