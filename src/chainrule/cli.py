@@ -1,4 +1,5 @@
-"""The command line: ``chainrule demo | train | evaluate | predict`` (also ``python -m chainrule``).
+"""The command line: ``chainrule demo | train | evaluate | predict | export``
+(also ``python -m chainrule``).
 
 ``main(argv)`` returns the exit status, so the CLI can be tested in-process.
 """
@@ -89,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("input", type=Path)
     predict.add_argument("--output", type=Path, default=None, help="write a CSV file instead")
     predict.set_defaults(run=_predict)
+
+    export = sub.add_parser("export", help="write a saved model as an ONNX file",
+                            description="Convert a saved model to ONNX (needs chainrule[onnx]), "
+                            "for onnxruntime and other runtimes.")
+    export.add_argument("model", type=Path)
+    export.add_argument("out", type=Path, metavar="OUT.onnx")
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -145,6 +153,14 @@ def _predict(args) -> int:
         print(f"wrote {len(predictions)} predictions to {args.output}")
     else:
         np.savetxt(sys.stdout, predictions, delimiter=",", fmt="%.8g")
+    return 0
+
+
+def _export(args) -> int:
+    from . import onnx  # lazily: the onnx package is an optional extra
+
+    onnx.export(_load_model(args.model), args.out)
+    print(f"wrote {args.out}")
     return 0
 
 
