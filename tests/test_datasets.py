@@ -158,3 +158,84 @@ def test_load_digits():
     assert X.shape == (1797, 64) and X.dtype == np.float32
     assert X.min() == 0 and X.max() == 1
     np.testing.assert_array_equal(np.unique(y), np.arange(10))
+
+
+# -- the playground's generators: circle, xor, gaussian ------------------------------------
+
+
+@pytest.fixture(params=["circle_data", "xor_data", "gaussian_data"])
+def two_class(request):
+    from chainrule import datasets
+
+    return getattr(datasets, request.param)
+
+
+def test_two_class_generators_shapes_and_labels(two_class):
+    X, y = two_class(40, rng=0)
+    assert X.shape == (80, 2) and X.dtype == np.float64
+    assert y.dtype == np.uint8
+    np.testing.assert_array_equal(y, np.repeat([0, 1], 40))
+
+
+def test_circle_geometry():
+    from chainrule.datasets import circle_data
+
+    X, y = circle_data(200, rng=1)
+    radii = np.hypot(X[:, 0], X[:, 1])
+    assert radii[y == 0].max() <= 0.5 and radii[y == 1].min() >= 0.7
+    assert radii.max() <= 1.0
+
+
+def test_xor_geometry():
+    from chainrule.datasets import xor_data
+
+    X, y = xor_data(200, rng=2)
+    product = X[:, 0] * X[:, 1]
+    assert np.all(product[y == 0] > 0) and np.all(product[y == 1] < 0)
+    assert np.abs(X).min() >= 0.05 and np.abs(X).max() <= 1.0
+    # Both quadrants of each class are populated.
+    assert len(np.unique(np.sign(X[y == 0, 0]))) == 2
+
+
+def test_gaussian_geometry():
+    from chainrule.datasets import gaussian_data
+
+    X, y = gaussian_data(2000, rng=3)
+    np.testing.assert_allclose(X[y == 0].mean(axis=0), [-0.5, -0.5], atol=0.03)
+    np.testing.assert_allclose(X[y == 1].mean(axis=0), [0.5, 0.5], atol=0.03)
+    np.testing.assert_allclose(X[y == 1].std(axis=0), [0.25, 0.25], atol=0.02)
+
+
+def test_noise_jitters_the_same_points(two_class):
+    """The points under the jitter do not depend on noise: more noise, same data, blurred."""
+    X0, y0 = two_class(500, noise=0.0, rng=4)
+    X1, y1 = two_class(500, noise=0.1, rng=4)
+    np.testing.assert_array_equal(y0, y1)
+    jitter = X1 - X0
+    assert 0.09 < jitter.std() < 0.11
+    assert abs(jitter.mean()) < 0.01
+
+
+def test_two_class_generators_with_the_global_state(two_class):
+    np.random.seed(5)
+    a = two_class(30, noise=0.05)
+    np.random.seed(5)
+    b = two_class(30, noise=0.05)
+    np.testing.assert_array_equal(a[0], b[0])
+    c = two_class(30, noise=0.05, rng=5)  # a Generator draws differently from the legacy state
+    assert not np.array_equal(a[0], c[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        pytest.param({"samples": 0}, ValueError, "samples", id="zero-samples"),
+        pytest.param({"samples": 10, "noise": -0.1}, ValueError, "noise", id="negative-noise"),
+        pytest.param({"samples": 10, "noise": float("nan")}, ValueError, "noise", id="nan-noise"),
+        pytest.param({"samples": 10, "noise": "a"}, TypeError, "noise", id="text-noise"),
+        pytest.param({"samples": 10, "rng": "seed"}, TypeError, "rng", id="bad-rng"),
+    ],
+)
+def test_two_class_generators_refuse_bad_arguments(two_class, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        two_class(**kwargs)

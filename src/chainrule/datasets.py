@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_positive_int
+from ._checks import check_nonnegative, check_positive_int
 from ._random import as_generator, standard_normal
 
 
@@ -62,6 +62,107 @@ def _by_class(samples: int, classes: int, points):
         X[rows] = points(class_number, samples)
         y[rows] = class_number
     return X, y
+
+
+def circle_data(samples: int, noise: float = 0.0, rng=None):
+    """A disc inside a ring (TensorFlow Playground's "circle", in the unit square).
+
+    Class 0 lies within radius 0.5 of the origin, class 1 between radii 0.7 and 1.
+
+    Parameters
+    ----------
+    samples : int
+        Points per class.
+    noise : float
+        Standard deviation of Gaussian jitter added to every coordinate; the
+        points under the jitter are the same for every ``noise``.
+    rng : numpy.random.Generator, int or None
+
+    Returns
+    -------
+    X : float64 array (2·samples, 2)
+    y : uint8 array (2·samples,)
+    """
+    noise = check_nonnegative("noise", noise)
+    rng = as_generator(rng)
+
+    def ring(class_number: int, samples: int) -> np.ndarray:
+        low, high = ((0.0, 0.5), (0.7, 1.0))[class_number]
+        radius = _uniform(rng, low, high, samples)
+        angle = _uniform(rng, 0.0, 2 * np.pi, samples)
+        points = np.c_[radius * np.sin(angle), radius * np.cos(angle)]
+        return points + noise * standard_normal(rng, samples, 2)
+
+    return _by_class(samples, 2, ring)
+
+
+def xor_data(samples: int, noise: float = 0.0, rng=None):
+    """Four quadrants (TensorFlow Playground's "xor"): the class is whether x₁·x₂ < 0.
+
+    Class 0 fills the quadrants where x₁ and x₂ share a sign, class 1 the other
+    two; coordinates keep 0.05 away from the axes so the classes touch nowhere.
+
+    Parameters
+    ----------
+    samples : int
+        Points per class.
+    noise : float
+        Standard deviation of Gaussian jitter added to every coordinate.
+    rng : numpy.random.Generator, int or None
+
+    Returns
+    -------
+    X : float64 array (2·samples, 2)
+    y : uint8 array (2·samples,)
+    """
+    noise = check_nonnegative("noise", noise)
+    rng = as_generator(rng)
+
+    def quadrants(class_number: int, samples: int) -> np.ndarray:
+        magnitudes = _uniform(rng, 0.05, 1.0, (samples, 2))
+        signs = np.where(_uniform(rng, 0.0, 1.0, samples) < 0.5, -1.0, 1.0)
+        # The same sign on both axes for class 0, opposite signs for class 1.
+        points = magnitudes * np.c_[signs, signs * (1 - 2 * class_number)]
+        return points + noise * standard_normal(rng, samples, 2)
+
+    return _by_class(samples, 2, quadrants)
+
+
+def gaussian_data(samples: int, noise: float = 0.0, rng=None):
+    """Two Gaussian blobs (TensorFlow Playground's "gauss"): an almost linear problem.
+
+    Class 0 is centred at (−0.5, −0.5), class 1 at (0.5, 0.5), each with
+    standard deviation 0.25 per coordinate.
+
+    Parameters
+    ----------
+    samples : int
+        Points per class.
+    noise : float
+        Standard deviation of extra Gaussian jitter added to every coordinate.
+    rng : numpy.random.Generator, int or None
+
+    Returns
+    -------
+    X : float64 array (2·samples, 2)
+    y : uint8 array (2·samples,)
+    """
+    noise = check_nonnegative("noise", noise)
+    rng = as_generator(rng)
+
+    def blob(class_number: int, samples: int) -> np.ndarray:
+        centre = -0.5 if class_number == 0 else 0.5
+        points = centre + 0.25 * standard_normal(rng, samples, 2)
+        return points + noise * standard_normal(rng, samples, 2)
+
+    return _by_class(samples, 2, blob)
+
+
+def _uniform(rng, low: float, high: float, size) -> np.ndarray:
+    """Uniform draws in [low, high): ``np.random.uniform`` when ``rng`` is None."""
+    if rng is None:
+        return np.random.uniform(low, high, size)
+    return rng.uniform(low, high, size)
 
 
 def sine_data(samples: int = 1000):
