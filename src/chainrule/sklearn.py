@@ -1,0 +1,302 @@
+"""scikit-learn estimators around a chainrule Model: Pipelines, GridSearchCV, joblib.
+
+``ChainruleClassifier`` and ``ChainruleRegressor`` build an MLP from chainrule
+layers (Dense → activation → [Dropout] … → Dense → Softmax or Linear) and train
+it with ``Model.train``. They follow scikit-learn's conventions: parameters are
+only stored by ``__init__``, checked by ``fit``; what was learned ends in ``_``
+(``model_`` is the trained ``chainrule.Model``); ``random_state`` fixes
+everything random (weights, dropout masks, shuffling, the validation split).
+
+Needs the optional extra ``chainrule[sklearn]``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from . import activations, losses, optimizers
+from ._checks import check_fraction, check_nonnegative, check_positive, check_positive_int
+from .callbacks import EarlyStopping
+from .layers import Dense, Dropout
+from .model import Model
+
+ACTIVATIONS = {"relu": activations.ReLU, "leaky_relu": activations.LeakyReLU,
+               "tanh": activations.Tanh, "logistic": activations.Sigmoid,
+               "identity": activations.Linear}
+OPTIMIZERS = {"adam": optimizers.Adam, "sgd": optimizers.SGD, "rmsprop": optimizers.RMSprop,
+              "adagrad": optimizers.Adagrad}
+DTYPES = ("float32", "float64")
+
+
+class _ChainruleEstimator(BaseEstimator):
+    """What the classifier and the regressor share: parameters, building, training.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        Neurons of each hidden Dense layer; ``()`` gives a linear model.
+    activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default "relu"
+        After every hidden layer. ReLU-like layers start from He weights, the others Glorot.
+    optimizer : {"adam", "sgd", "rmsprop", "adagrad"}, default "adam"
+        ``"sgd"`` uses momentum 0.9, as scikit-learn's MLP.
+    learning_rate : float, default 0.001
+    batch_size : int, "auto" or None, default "auto"
+        Samples per step; ``"auto"`` is min(200, n_samples), None the whole set.
+    max_iter : int, default 200
+        Epochs at most (``partial_fit`` runs one).
+    alpha : float, default 0.0001
+        L2 penalty on the weights, scaled as in scikit-learn's MLP: each step adds
+        alpha·W / batch_size to the gradient (``weight_regularizer_l2 = alpha / (2·batch)``).
+    dropout : float in [0, 1), default 0.0
+        Dropout rate after every hidden activation.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the data (stratified for classifiers), stop
+        when its loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
+        keep the best epoch's weights. Without it, the same rule watches the training loss.
+    validation_fraction : float in (0, 1), default 0.1
+    n_iter_no_change : int, default 10
+    tol : float, default 1e-4
+    random_state : int, RandomState or None
+        Seeds the weights, dropout, shuffling and the validation split.
+    verbose : bool, default False
+        Print the book's line every epoch, and a progress bar on a terminal.
+    warm_start : bool, default False
+        ``fit`` continues training ``model_`` (and its optimizer) instead of starting again.
+    dtype : {"float32", "float64"}, default "float32"
+        Of the parameters and of the computation.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, optimizer="adam",
+                 learning_rate=0.001, batch_size="auto", max_iter=200, alpha=0.0001,
+                 dropout=0.0, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, tol=1e-4, random_state=None, verbose=False,
+                 warm_start=False, dtype="float32"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.dropout = dropout
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+
+    # -- fitting ----------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and ``y``; return ``self``."""
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X, y, incremental: bool, classes=None):
+        sizes = self._check_params()
+        first = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype),
+                             multi_output=self._multi_output, y_numeric=self._multi_output)
+        targets = self._encode_targets(y, first, incremental, classes)
+        seeds = np.random.SeedSequence(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        init_seed, dropout_seed, split_seed, shuffle_seed = seeds.spawn(4)
+        shape = (tuple(sizes), self.activation, self.dropout, self.dtype)
+        if first:
+            self.model_ = self._build(sizes, X.shape[1], self._n_outputs, len(X), init_seed,
+                                      dropout_seed)
+            self._shape = shape
+        elif shape != self._shape:
+            raise ValueError("warm_start and partial_fit continue the network already built: "
+                             "hidden_layer_sizes, activation, dropout and dtype must stay "
+                             f"{self._shape}; got {shape}")
+        validation_data, callbacks = None, []
+        if self.early_stopping:
+            X, targets, validation_data = self._hold_out(X, targets, split_seed)
+            callbacks.append(EarlyStopping("val_loss", patience=self.n_iter_no_change,
+                                           min_delta=self.tol, restore_best_weights=True))
+        elif not incremental:
+            callbacks.append(EarlyStopping("loss", patience=self.n_iter_no_change,
+                                           min_delta=self.tol))
+        epoch = self.model_.epoch
+        # A fresh fit shuffles with its own seed; continuing keeps the model's generator.
+        rng = np.random.default_rng(shuffle_seed) if first else None
+        self.model_.train(X, targets, epochs=1 if incremental else self.max_iter,
+                          batch_size=self._batch_size(len(X)), validation_data=validation_data,
+                          print_every=1 if self.verbose else None, rng=rng,
+                          progress=None if self.verbose else False, callbacks=callbacks)
+        self.n_iter_ = self.model_.epoch - epoch
+        self.loss_curve_ = list(self.model_.history["loss"])
+        if self.early_stopping:
+            self.validation_loss_curve_ = list(self.model_.history["val_loss"])
+        return self
+
+    def _check_params(self) -> list[int]:
+        """Refuse bad parameters, naming them, before anything is built; return the sizes."""
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        sizes = [check_positive_int("hidden_layer_sizes entries", size) for size in sizes]
+        for name, table in (("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS),
+                            ("dtype", DTYPES)):
+            if getattr(self, name) not in table:
+                raise ValueError(f"{name} must be one of {sorted(table)}; "
+                                 f"got {getattr(self, name)!r}")
+        check_positive("learning_rate", self.learning_rate)
+        if self.batch_size not in ("auto", None):
+            check_positive_int("batch_size", self.batch_size)
+        check_positive_int("max_iter", self.max_iter)
+        check_nonnegative("alpha", self.alpha)
+        check_fraction("dropout", self.dropout)
+        check_fraction("validation_fraction", self.validation_fraction, low_open=True)
+        check_positive_int("n_iter_no_change", self.n_iter_no_change)
+        check_nonnegative("tol", self.tol)
+        return sizes
+
+    def _batch_size(self, n_samples: int) -> int | None:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return self.batch_size
+
+    def _build(self, sizes, n_features, n_outputs, n_samples, init_seed, dropout_seed) -> Model:
+        """Dense → activation → [Dropout] for each hidden size, then the output head."""
+        rng = np.random.default_rng(init_seed)
+        dropout_seeds = iter(dropout_seed.spawn(len(sizes)))
+        batch = self._batch_size(n_samples) or n_samples
+        l2 = self.alpha / (2 * min(batch, n_samples))
+        init = "he" if self.activation in ("relu", "leaky_relu") else "glorot"
+        model = Model()
+        for n_in, n_out in zip([n_features, *sizes], sizes, strict=False):
+            model.add(Dense(n_in, n_out, init=init, weight_regularizer_l2=l2, dtype=self.dtype,
+                            rng=rng))
+            model.add(ACTIVATIONS[self.activation]())
+            if self.dropout:
+                model.add(Dropout(self.dropout, rng=np.random.default_rng(next(dropout_seeds))))
+        model.add(Dense(([n_features, *sizes])[-1], n_outputs, init="glorot",
+                        weight_regularizer_l2=l2, dtype=self.dtype, rng=rng))
+        head, loss = self._head()
+        model.add(head)
+        kwargs = {"momentum": 0.9} if self.optimizer == "sgd" else {}
+        model.set(loss=loss, optimizer=OPTIMIZERS[self.optimizer](self.learning_rate, **kwargs))
+        return model
+
+    def _hold_out(self, X, targets, split_seed):
+        stratify = targets if self._stratify else None
+        X, X_val, targets, targets_val = train_test_split(
+            X, targets, test_size=self.validation_fraction, stratify=stratify,
+            random_state=int(split_seed.generate_state(1)[0]))
+        if len(X_val) < 2:
+            raise ValueError("the validation set is too small: raise validation_fraction "
+                             f"({self.validation_fraction}) or give more samples "
+                             f"(got {len(X) + len(X_val)})")
+        return X, targets, (X_val, targets_val)
+
+    def _outputs(self, X) -> np.ndarray:
+        """The network's outputs (n_samples, n_outputs) for checked ``X``, as float64."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
+        return self.model_.predict(X).astype(np.float64)
+
+
+class ChainruleClassifier(ClassifierMixin, _ChainruleEstimator):
+    __doc__ = ("A multi-layer perceptron classifier: chainrule layers, a softmax output, "
+               "cross-entropy.\n" + _ChainruleEstimator.__doc__.split("\n", 1)[1] + """
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    n_features_in_, feature_names_in_ (for a DataFrame), n_iter_ (epochs of the last fit)
+    loss_curve_ : list of float, the training loss of every epoch ``model_`` has trained
+    model_ : chainrule.Model
+    """)
+
+    _multi_output = False
+    _stratify = True
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch on ``X``, ``y``; ``classes`` (every label) is needed on the first call."""
+        if not hasattr(self, "model_"):
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit "
+                                 "(every label y can hold)")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={np.unique(classes).tolist()} differ from the first "
+                             f"call's {self.classes_.tolist()}")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode_targets(self, y, first, incremental, classes):
+        """Labels → class indices into ``classes_``."""
+        check_classification_targets(y)
+        found = np.unique(y)
+        if first:
+            self.classes_ = np.unique(classes) if incremental else found
+            self._n_outputs = len(self.classes_)
+        elif not incremental and not np.array_equal(found, self.classes_):
+            raise ValueError(f"warm_start needs y to hold the classes of the previous fit "
+                             f"{self.classes_.tolist()}; got {found.tolist()}")
+        unknown = np.setdiff1d(found, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y holds labels {unknown.tolist()} that are not in classes "
+                             f"{self.classes_.tolist()}")
+        return np.searchsorted(self.classes_, y)
+
+    def _head(self):
+        return activations.Softmax(), losses.CategoricalCrossentropy()
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes), columns in the order of ``classes_``."""
+        return self._outputs(X)
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each sample (n_samples,)."""
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+
+class ChainruleRegressor(RegressorMixin, _ChainruleEstimator):
+    __doc__ = ("A multi-layer perceptron regressor: chainrule layers, a linear output, mean "
+               "squared error.\n" + _ChainruleEstimator.__doc__.split("\n", 1)[1] + """
+    Attributes
+    ----------
+    n_outputs_ : int
+    n_features_in_, feature_names_in_ (for a DataFrame), n_iter_ (epochs of the last fit)
+    loss_curve_ : list of float, the training loss of every epoch ``model_`` has trained
+    model_ : chainrule.Model
+    """)
+
+    _multi_output = True
+    _stratify = False
+
+    def partial_fit(self, X, y):
+        """One epoch on ``X``, ``y``, continuing from the previous call."""
+        return self._fit(X, y, incremental=True)
+
+    def _encode_targets(self, y, first, incremental, classes):
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        if first:
+            self.n_outputs_ = self._n_outputs = targets.shape[1]
+        elif targets.shape[1] != self.n_outputs_:
+            raise ValueError(f"y must have {self.n_outputs_} column(s), as in the previous fit; "
+                             f"got {targets.shape[1]}")
+        return targets
+
+    def _head(self):
+        return activations.Linear(), losses.MeanSquaredError()
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions (n_samples,), or (n_samples, n_outputs) for several targets."""
+        outputs = self._outputs(X)
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

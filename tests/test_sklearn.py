@@ -1,0 +1,300 @@
+"""The scikit-learn estimators: scikit-learn's own checks, Pipelines and searches, and the
+promises of fit, partial_fit, warm_start, early stopping and pickling."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.datasets import load_breast_cancer, make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    parametrize_with_checks,
+)
+
+import chainrule as cr
+from chainrule.sklearn import ChainruleClassifier, ChainruleRegressor
+
+# Small and quick, so scikit-learn's ~55 checks per estimator take seconds.
+QUICK = {"hidden_layer_sizes": (16,), "learning_rate": 0.01, "max_iter": 30, "random_state": 0}
+
+
+@parametrize_with_checks([ChainruleClassifier(**QUICK), ChainruleRegressor(**QUICK)])
+def test_scikit_learn_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", [ChainruleClassifier(**QUICK), ChainruleRegressor(**QUICK)],
+                         ids=["classifier", "regressor"])
+def test_dataframe_column_names_consistency(estimator):
+    pytest.importorskip("pandas")
+    check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return load_breast_cancer(return_X_y=True)
+
+
+def blobs(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.array([[0.0, 3.0], [3.0, 0.0], [-3.0, -3.0]])
+    return centres[y] + rng.normal(size=(n, 2)), np.array(["a", "b", "c"])[y]
+
+
+def test_pipeline_reaches_mlpclassifiers_accuracy_on_the_same_folds(cancer):
+    X, y = cancer
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    ours = cross_val_score(make_pipeline(StandardScaler(), ChainruleClassifier(
+        hidden_layer_sizes=(32,), max_iter=100, random_state=0)), X, y, cv=folds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(
+            hidden_layer_sizes=(32,), max_iter=100, random_state=0)), X, y, cv=folds)
+    assert ours.mean() >= theirs.mean() - 0.02
+    assert ours.mean() > 0.95
+
+
+def test_grid_search_over_a_pipeline(cancer):
+    X_train, X_test, y_train, y_test = train_test_split(*cancer, test_size=0.25,
+                                                        stratify=cancer[1], random_state=0)
+    pipeline = make_pipeline(StandardScaler(), ChainruleClassifier(max_iter=50, random_state=0))
+    grid = {"chainruleclassifier__hidden_layer_sizes": [(8,), (32,)],
+            "chainruleclassifier__alpha": [1e-4, 1.0]}
+    search = GridSearchCV(pipeline, grid, cv=3).fit(X_train, y_train)
+    assert set(search.best_params_) == set(grid)
+    assert len(search.cv_results_["mean_test_score"]) == 4
+    assert search.best_score_ > 0.94
+    assert search.score(X_test, y_test) > 0.94
+    model = search.best_estimator_[-1].model_
+    assert isinstance(model, cr.Model)
+    assert model.layers[0].n_neurons == search.best_params_[
+        "chainruleclassifier__hidden_layer_sizes"][0]
+
+
+def test_fitted_attributes_and_the_model_inside():
+    X, y = blobs()
+    clf = ChainruleClassifier(hidden_layer_sizes=(8, 4), activation="tanh", dropout=0.1,
+                              learning_rate=0.05, max_iter=20, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, ["a", "b", "c"])
+    assert clf.n_features_in_ == 2 and clf.n_iter_ == len(clf.loss_curve_) == 20
+    kinds = [type(layer).__name__ for layer in clf.model_.layers]
+    assert kinds == ["Dense", "Tanh", "Dropout", "Dense", "Tanh", "Dropout", "Dense", "Softmax"]
+    assert clf.model_.dtype == np.float32
+    assert clf.loss_curve_ == clf.model_.history["loss"]
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (300, 3) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(X, y) > 0.95
+
+
+def test_alpha_is_scaled_as_in_scikit_learns_mlp():
+    X, y = blobs(n=100)
+    clf = ChainruleClassifier(hidden_layer_sizes=(4,), alpha=0.5, batch_size=20, max_iter=1,
+                              random_state=0).fit(X, y)
+    # scikit-learn adds alpha·W/batch to the gradient; chainrule adds 2·λ·W.
+    assert clf.model_.layers[0].weight_regularizer_l2 == pytest.approx(0.5 / (2 * 20))
+
+
+def test_float64_on_request():
+    X, y = blobs(n=50)
+    clf = ChainruleClassifier(hidden_layer_sizes=(4,), max_iter=2, dtype="float64",
+                              random_state=0).fit(X, y)
+    assert clf.model_.dtype == np.float64
+
+
+def test_random_state_fixes_everything():
+    X, y = blobs()
+    params = {"hidden_layer_sizes": (8,), "dropout": 0.2, "batch_size": 32, "max_iter": 5}
+    a = ChainruleClassifier(**params, random_state=1).fit(X, y).predict_proba(X)
+    b = ChainruleClassifier(**params, random_state=1).fit(X, y).predict_proba(X)
+    c = ChainruleClassifier(**params, random_state=2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_partial_fit_epochs_equal_one_fit():
+    X, y = blobs()
+    params = {"hidden_layer_sizes": (8,), "batch_size": 32, "random_state": 3}
+    whole = ChainruleClassifier(**params, max_iter=4).fit(X, y)
+    parts = ChainruleClassifier(**params)
+    for _ in range(4):
+        parts.partial_fit(X, y, classes=["a", "b", "c"])
+    assert parts.n_iter_ == 1
+    assert parts.loss_curve_ == whole.loss_curve_
+    np.testing.assert_array_equal(parts.predict_proba(X), whole.predict_proba(X))
+
+
+def test_partial_fit_needs_the_classes_first():
+    X, y = blobs()
+    clf = ChainruleClassifier()
+    with pytest.raises(ValueError, match="classes must be given"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[y != "c"], y[y != "c"], classes=["a", "b", "c"])
+    np.testing.assert_array_equal(clf.classes_, ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"labels.*'d'"):
+        clf.partial_fit(X[:3], ["a", "b", "d"])
+    with pytest.raises(ValueError, match="differ from the first call"):
+        clf.partial_fit(X, y, classes=["a", "b"])
+
+
+def test_warm_start_continues_training():
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    y = y / y.std()
+    params = {"hidden_layer_sizes": (16,), "batch_size": 50, "tol": 0.0, "random_state": 0}
+    whole = ChainruleRegressor(**params, max_iter=6).fit(X, y)
+    warm = ChainruleRegressor(**params, max_iter=3, warm_start=True).fit(X, y)
+    model = warm.model_
+    warm.fit(X, y)
+    assert warm.model_ is model and warm.n_iter_ == 3
+    assert warm.loss_curve_ == whole.loss_curve_
+    np.testing.assert_array_equal(warm.predict(X), whole.predict(X))
+    warm.set_params(hidden_layer_sizes=(8,))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        warm.fit(X, y)
+
+
+def test_without_early_stopping_the_training_loss_decides():
+    X, y = blobs()
+    clf = ChainruleClassifier(hidden_layer_sizes=(8,), max_iter=500, n_iter_no_change=3, tol=0.5,
+                              random_state=0).fit(X, y)
+    # A loss that never falls by 0.5 in an epoch: the first epoch, then 3 + 1 without.
+    assert clf.n_iter_ == 5
+
+
+class RecordingClassifier(ChainruleClassifier):
+    """Keeps the held-out set, so that a test can look at it."""
+
+    def _hold_out(self, X, targets, split_seed):
+        X, targets, self.held_out_ = super()._hold_out(X, targets, split_seed)
+        return X, targets, self.held_out_
+
+
+def test_early_stopping_holds_out_a_stratified_set_and_keeps_the_best_weights(cancer):
+    X = StandardScaler().fit_transform(cancer[0])
+    y = cancer[1]
+    params = {"hidden_layer_sizes": (64,), "learning_rate": 0.01, "max_iter": 300,
+              "early_stopping": True, "validation_fraction": 0.2, "n_iter_no_change": 5,
+              "tol": 0.0}
+    clf = RecordingClassifier(**params, random_state=0).fit(X, y)
+    X_val, y_val = clf.held_out_
+    assert len(X_val) == np.ceil(0.2 * len(X))
+    # Stratified: each class keeps its share of the data, to within one sample.
+    np.testing.assert_allclose(np.bincount(y_val), 0.2 * np.bincount(y), atol=1)
+    curve = clf.validation_loss_curve_
+    best = int(np.argmin(curve))
+    assert len(curve) == clf.n_iter_ == best + 1 + 6 < 300  # 5 + 1 epochs without improvement
+    # The weights kept are the best epoch's: their validation loss is that epoch's.
+    loss = clf.model_.evaluate(X_val, y_val, verbose=False)["loss"]
+    assert loss == pytest.approx(curve[best], rel=1e-5)
+    assert curve[-1] > curve[best]
+    # The split is seeded by random_state.
+    again = RecordingClassifier(**params, random_state=0).fit(X, y)
+    other = RecordingClassifier(**params, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(again.held_out_[0], X_val)
+    assert not np.array_equal(other.held_out_[0], X_val)
+
+
+def test_regressor_fits_one_and_several_targets():
+    X, y = make_regression(300, 4, n_targets=2, noise=0.1, random_state=0)
+    y = y / y.std(axis=0)
+    reg = ChainruleRegressor(hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=200,
+                             random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (300, 2) and reg.n_outputs_ == 2
+    assert reg.score(X, y) > 0.99
+    one = ChainruleRegressor(hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=200,
+                             random_state=0).fit(X, y[:, 0])
+    assert one.predict(X).shape == (300,) and one.score(X, y[:, 0]) > 0.99
+    assert isinstance(one.model_.layers[-1], cr.Linear)
+
+
+def test_estimators_pickle_and_keep_training_identically():
+    X, y = blobs()
+    clf = ChainruleClassifier(hidden_layer_sizes=(8,), dropout=0.2, batch_size=32, max_iter=3,
+                              random_state=0)
+    clf.partial_fit(X, y, classes=["a", "b", "c"])
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+    # Optimizer state, dropout and shuffling generators travel too: both continue alike.
+    for estimator in (clf, copy):
+        estimator.partial_fit(X, y)
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", "adagrad"])
+def test_every_optimizer_trains_and_pickles(optimizer):
+    X, y = blobs()
+    clf = ChainruleClassifier(hidden_layer_sizes=(8,), optimizer=optimizer, max_iter=30,
+                              random_state=0, learning_rate=0.05)
+    clf.fit(X, y)
+    assert clf.score(X, y) > 0.9
+    copy = pickle.loads(pickle.dumps(clf))
+    assert type(copy.model_.optimizer) is type(clf.model_.optimizer)
+    np.testing.assert_array_equal(copy.predict(X), clf.predict(X))
+
+
+def test_verbose_prints_the_books_lines_and_quiet_prints_nothing(capsys):
+    X, y = blobs(n=40)
+    ChainruleClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+    ChainruleClassifier(hidden_layer_sizes=(4,), max_iter=2, verbose=True,
+                        random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "epoch: 1" in out and "epoch: 2" in out and "epoch: 3" not in out
+    assert "acc: " in out and "loss: " in out
+
+
+def test_unfitted_estimator_refuses_to_predict():
+    with pytest.raises(NotFittedError):
+        ChainruleRegressor().predict(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "error", "match"),
+    [
+        pytest.param("hidden_layer_sizes", (8, 0), ValueError, "hidden_layer_sizes", id="zero"),
+        pytest.param("hidden_layer_sizes", (8.5,), TypeError, "hidden_layer_sizes", id="float"),
+        pytest.param("activation", "swish", ValueError, "activation must be one of",
+                     id="activation"),
+        pytest.param("optimizer", "lbfgs", ValueError, "optimizer must be one of",
+                     id="optimizer"),
+        pytest.param("learning_rate", 0.0, ValueError, "learning_rate", id="learning-rate"),
+        pytest.param("batch_size", 0, ValueError, "batch_size", id="batch-size"),
+        pytest.param("max_iter", 0, ValueError, "max_iter", id="max-iter"),
+        pytest.param("alpha", -1.0, ValueError, "alpha", id="alpha"),
+        pytest.param("dropout", 1.0, ValueError, "dropout", id="dropout"),
+        pytest.param("validation_fraction", 0.0, ValueError, "validation_fraction",
+                     id="validation-fraction"),
+        pytest.param("n_iter_no_change", 0, ValueError, "n_iter_no_change", id="patience"),
+        pytest.param("tol", float("nan"), ValueError, "tol", id="tol"),
+        pytest.param("dtype", "float16", ValueError, "dtype must be one of", id="dtype"),
+    ],
+)
+def test_bad_parameters_are_refused_by_fit_naming_them(param, value, error, match):
+    X, y = blobs(n=20)
+    clf = ChainruleClassifier(**{param: value})
+    with pytest.raises(error, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+
+
+def test_early_stopping_with_partial_fit_is_refused():
+    X, y = blobs(n=20)
+    with pytest.raises(ValueError, match="early_stopping"):
+        ChainruleClassifier(early_stopping=True).partial_fit(X, y, classes=["a", "b", "c"])
