@@ -1,0 +1,119 @@
+"""How an ``Explanation`` reads: as text (the seed's way), as an HTML table, as JSON types.
+
+Each step becomes one or two rows: the local derivative (``×``) and the gradient it
+makes (``=``), or the sum over a layer's outputs (``Σ``). Per-sample numbers are
+shown for the first few samples; a vector (one gradient per unit of a layer) for
+the first sample.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+
+#: per-sample numbers shown in text and HTML
+SHOWN_SAMPLES = 3
+#: entries of a vector shown before "…"
+SHOWN_UNITS = 4
+
+
+def jsonable(x):
+    """Arrays and NumPy scalars as nested lists of floats; NaN and infinities as None."""
+    if isinstance(x, np.ndarray):
+        return [jsonable(item) for item in x] if x.ndim else jsonable(x.item())
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def number(x) -> str:
+    """A float with 6 significant digits, so that 12.0 reads 12 and −0 reads 0."""
+    x = float(x)
+    return f"{x:.6g}" if x != 0 else "0"
+
+
+def numbers(values: np.ndarray | None) -> str:
+    """Per-sample values (n,) for the first samples, or a vector (n, k) of sample 0."""
+    if values is None:
+        return ""
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return number(values)
+    if values.ndim == 1:
+        shown = [number(v) for v in values[:SHOWN_SAMPLES]]
+        return "   ".join(shown) + ("   …" if len(values) > SHOWN_SAMPLES else "")
+    row = values[0]
+    shown = ", ".join(number(v) for v in row[:SHOWN_UNITS])
+    return f"[{shown}{', …' if len(row) > SHOWN_UNITS else ''}]"
+
+
+def rows(explanation) -> list[tuple[str, str, str, str]]:
+    """(operator, quantity, numbers, rule) for every line of the chain."""
+    lines = []
+    n = explanation.n_samples
+    width = None
+    for step in explanation.steps:
+        if step.kind == "loss":
+            lines.append(("", step.result, numbers(step.gradient), step.rule))
+        elif step.kind == "factor":
+            lines.append(("×", step.quantity, numbers(step.local), step.rule))
+            lines.append(("=", step.result, numbers(step.gradient), ""))
+        elif step.kind == "sum":
+            lines.append(("×", step.quantity, numbers(step.local), step.rule))
+            lines.append(("Σ", step.result, numbers(step.gradient),
+                          f"summed over the {width} outputs of layers[{step.layer}]"))
+        elif step.kind == "parameter":
+            lines.append(("×", step.quantity, numbers(step.local), step.rule))
+            if n > 1:
+                lines.append(("=", f"{step.result}, per sample", numbers(step.gradient), ""))
+                lines.append(("Σ", f"{step.result}, sum over {n} samples",
+                              number(np.sum(step.gradient)),
+                              f"each term carries the mean loss's 1/{n}"))
+        else:  # regularization
+            lines.append(("+", step.quantity, numbers(step.gradient), step.rule))
+        if step.gradient.ndim == 2:
+            width = step.gradient.shape[1]
+    result = explanation.steps[-1].result
+    lines.append(("=", result, number(explanation.value),
+                  f"layers[{explanation.layer}].d{explanation.param}"
+                  f"[{explanation.index[0]}, {explanation.index[1]}] after backward"))
+    return lines
+
+
+def header(explanation) -> str:
+    n = explanation.n_samples
+    text = (f"∂L/∂θ for θ = {explanation.parameter} of {explanation.layer_repr}, "
+            f"loss {explanation.loss}, {'1 sample' if n == 1 else f'{n} samples'}")
+    if n > 1:
+        shown = min(n, SHOWN_SAMPLES)
+        of = f" of {n}" if n > shown else ""
+        text += f"\nper-sample numbers: samples 0–{shown - 1}{of}; vectors: sample 0"
+    return text
+
+
+def footer(explanation) -> str:
+    return (f"numerical check, (L(θ + ε) − L(θ − ε)) / 2ε in float64: "
+            f"{explanation.numerical:.10g} (relative error {explanation.relative_error:.2g})")
+
+
+def explanation_text(explanation) -> str:
+    """The chain as the seed writes it: one line per local derivative, with its numbers."""
+    lines = rows(explanation)
+    wide_quantity = max(len(line[1]) for line in lines)
+    wide_numbers = max(len(line[2]) for line in lines)
+    body = [f"{op:>2} {quantity:<{wide_quantity}}  {values:<{wide_numbers}}  {rule}".rstrip()
+            for op, quantity, values, rule in lines]
+    return "\n".join([header(explanation), "", *body, "", footer(explanation)])
+
+
+def explanation_html(explanation) -> str:
+    """The same chain as an HTML table (Jupyter shows it for an Explanation)."""
+    cells = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(cell)}</td>"
+                         for cell in line) + "</tr>"
+        for line in rows(explanation))
+    head = "<br>".join(html.escape(part) for part in header(explanation).split("\n"))
+    return (f"<div><p>{head}</p><table><thead><tr><th></th><th>quantity</th><th>numbers</th>"
+            f"<th>rule</th></tr></thead><tbody>{cells}</tbody></table>"
+            f"<p>{html.escape(footer(explanation))}</p></div>")

@@ -1,0 +1,326 @@
+"""Explain one gradient: the chain rule from the loss back to one parameter, with its numbers.
+
+``explain(model, X, y, layer=0, index=(i, j))`` runs the model's own forward and
+backward pass on ``X, y`` and walks the chain from the loss back to the parameter
+θ = ``layers[layer].<param>[index]``, one local derivative per step, as the seed
+writes it by hand (``dloss_dweights = dloss_dlinear * dlinear_dweights``).
+
+This module adds no math of its own: every number is a layer's output or
+``dinputs`` from that pass, or a layer's own statement of its local derivative
+(``derivative``, ``jacobian``, ``parameter_derivative``, ``regularization_gradients``),
+printed with the rule the layer gives for it (``local_rule``). The numerical check
+perturbs θ on a float64 copy of the layers, with dropout masks held fixed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _checks
+from ._explain_format import explanation_html, explanation_text, jsonable
+from .activations import Softmax
+from .gradcheck import numerical_gradient
+from .layers import Layer
+from .losses import CategoricalCrossentropy, Loss, SoftmaxCategoricalCrossentropy
+
+
+@dataclass
+class Step:
+    """One link of the chain: a quantity, the rule that produced it, and its numbers.
+
+    Attributes
+    ----------
+    kind : {"loss", "factor", "sum", "parameter", "regularization"}
+        ``"loss"``: the loss's derivative, where the chain starts. ``"factor"``: an
+        element-wise layer; the gradient is multiplied by ``local``. ``"sum"``: a
+        layer that mixes its inputs (Dense, Softmax); the gradient of one input sums
+        over the layer's outputs. ``"parameter"``: ∂z/∂θ; ``gradient`` holds the
+        per-sample terms. ``"regularization"``: the penalty's gradient, added once.
+    quantity : str
+        What ``local`` is the derivative of, e.g. ``"∂ŷ/∂z0[1]"``.
+    result : str
+        What ``gradient`` is, e.g. ``"∂L/∂z0[1]"``.
+    rule : str
+        The rule that produced it, as the layer (or loss) states it.
+    layer : int or None
+        Index into the layer list; None for the loss.
+    local : ndarray or None
+        The local derivative: (n_samples,) for a factor or parameter step, the
+        Jacobian column (n_samples, n_outputs) for the sum nearest θ, else None.
+    gradient : ndarray
+        ∂L/∂(result) per sample: (n_samples,) near θ, (n_samples, width) further up
+        the chain, where one input feeds several outputs; 0-d for regularization.
+    """
+
+    kind: str
+    quantity: str
+    result: str
+    rule: str
+    layer: int | None
+    local: np.ndarray | None
+    gradient: np.ndarray
+
+    def to_dict(self, samples: int = 5) -> dict:
+        """The step as plain JSON types, numbers for the first ``samples`` samples."""
+        return {"kind": self.kind, "quantity": self.quantity, "result": self.result,
+                "rule": self.rule, "layer": self.layer,
+                "local": None if self.local is None else jsonable(self.local[:samples]),
+                "gradient": jsonable(self.gradient if self.gradient.ndim == 0
+                                     else self.gradient[:samples])}
+
+
+@dataclass
+class Explanation:
+    """∂L/∂θ for one parameter θ, the chain that produced it, and a numerical check.
+
+    Attributes
+    ----------
+    value : float
+        ∂L/∂θ as the model's backward pass computes it (``layer.d<param>[index]``),
+        regularisation included.
+    numerical : float
+        Central difference (L(θ + ε) − L(θ − ε)) / 2ε, computed in float64.
+    relative_error : float
+        |value − numerical| / max(|value|, |numerical|) (0 when both are 0).
+    steps : list of Step
+        The chain from the loss back to θ.
+    """
+
+    parameter: str
+    layer: int
+    param: str
+    index: tuple[int, int]
+    layer_repr: str
+    loss: str
+    n_samples: int
+    value: float
+    numerical: float
+    relative_error: float
+    steps: list[Step]
+
+    @property
+    def terms(self) -> np.ndarray:
+        """The per-sample terms of ∂L/∂θ, (n_samples,), before regularisation."""
+        return next(step.gradient for step in self.steps if step.kind == "parameter")
+
+    def __str__(self) -> str:
+        return explanation_text(self)
+
+    def _repr_html_(self) -> str:
+        return explanation_html(self)
+
+    def to_dict(self, samples: int = 5) -> dict:
+        """Everything as plain JSON types (lists, floats, strings; NaN as None)."""
+        return {"parameter": self.parameter, "layer": self.layer, "param": self.param,
+                "index": list(self.index), "layer_repr": self.layer_repr, "loss": self.loss,
+                "n_samples": self.n_samples, "value": jsonable(self.value),
+                "numerical": jsonable(self.numerical),
+                "relative_error": jsonable(self.relative_error),
+                "steps": [step.to_dict(samples) for step in self.steps]}
+
+
+def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> Explanation:
+    """Explain ∂L/∂θ for θ = ``layers[layer].<param>[index]`` on the batch ``X, y``.
+
+    Parameters
+    ----------
+    model : Model, or a sequence of layers (then give ``loss``)
+    X : array (n_samples, n_features)
+    y : array
+        Targets, as the loss takes them.
+    layer : int or Layer
+        Index into the layer list, or the layer itself.
+    param : str
+        A name in that layer's ``params`` (``"weights"``, ``"biases"``).
+    index : (i, j), or j for biases
+        The element of the parameter.
+    loss : Loss, optional
+        The loss ending the layers (a Model brings its own).
+
+    Returns
+    -------
+    Explanation
+    """
+    layers, loss = _layers_and_loss(model, loss)
+    k = _layer_index(layers, layer)
+    target = layers[k]
+    if param not in target.params or not hasattr(target, "parameter_derivative"):
+        raise ValueError(f"explain param must be one of {target!r}'s parameters "
+                         f"{target.params}; got {param!r}")
+    index = _check_index(index, getattr(target, param).shape, param)
+    X = _check_X(X, layers)
+    fused = isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossentropy)
+    head, top = _forward_backward(layers, loss, fused, X, y)
+    steps = _chain(layers, head, top, k, param, index)
+    value = float(getattr(target, "d" + param)[index])
+    numerical = _numerical(layers, loss, X, y, k, param, index)
+    scale = max(abs(value), abs(numerical))
+    return Explanation(
+        parameter=f"layers[{k}].{param}[{index[0]}, {index[1]}]", layer=k, param=param,
+        index=index, layer_repr=repr(target), loss=repr(head), n_samples=len(X),
+        value=value, numerical=numerical,
+        relative_error=abs(value - numerical) / scale if scale > 0 else 0.0, steps=steps)
+
+
+def _forward_backward(layers, loss, fused, X, y):
+    """The model's own training pass; returns the head of the chain and its position.
+
+    The head is the loss, or the fused softmax + cross-entropy (which stands in for
+    the softmax layer's backward, as in the Model). ``top`` is the index of the first
+    layer *not* covered by the head's gradient: ``head.dinputs`` = ∂L/∂(input of
+    ``layers[top]``), or ∂L/∂ŷ when ``top == len(layers)``.
+    """
+    output = X
+    for layer in layers:
+        output = layer.forward(output, training=True)
+    if fused:
+        head, top = SoftmaxCategoricalCrossentropy(), len(layers) - 1
+    else:
+        head, top = loss, len(layers)
+    dvalues = head.backward(output, y)
+    for layer in reversed(layers[:top]):
+        dvalues = layer.backward(dvalues)
+    return head, top
+
+
+def _chain(layers, head, top, k, param, index) -> list[Step]:
+    """The steps from the loss back to θ, numbers from the pass just made."""
+    target = layers[k]
+    column, derivative, parameter_rule = target.parameter_derivative(param, index)
+    # Between θ's layer and the first layer above it that mixes its inputs, θ moves a
+    # single column; above that layer the gradient is a vector over each layer's units.
+    mixing = [m for m in range(k + 1, top) if not hasattr(layers[m], "derivative")]
+    nearest = mixing[0] if mixing else top
+
+    def name(m: int) -> str:  # the output of layers[m]
+        if m == len(layers) - 1:
+            return "ŷ"
+        return f"{'z' if layers[m].params else 'a'}{m}"
+
+    def at(m: int) -> str:  # the output of layers[m] is tracked in one column, or whole
+        return f"[{column}]" if m < nearest else ""
+
+    def pick(array: np.ndarray, m: int) -> np.ndarray:
+        return array[:, column] if m < nearest else array
+
+    # The head's gradient is ∂L/∂ŷ, or ∂L/∂(softmax input) for the fused loss.
+    start = f"∂L/∂{name(top - 1)}{at(top - 1)}"
+    steps = [Step("loss", start, start, head.local_rule(), None, None,
+                  pick(head.dinputs, top - 1))]
+    for m in range(top - 1, k, -1):
+        layer, below = layers[m], name(m - 1)
+        result, gradient = f"∂L/∂{below}{at(m - 1)}", pick(layer.dinputs, m - 1)
+        if hasattr(layer, "derivative"):  # element-wise: one factor per unit
+            local = pick(layer.derivative(layer.inputs), m - 1)
+            steps.append(Step("factor", f"∂{name(m)}{at(m)}/∂{below}{at(m - 1)}", result,
+                              layer.local_rule(), m, local, gradient))
+        else:  # every output depends on this input: its gradient sums over the outputs
+            local = layer.jacobian(layer.inputs)[:, :, column] if m == nearest else None
+            steps.append(Step("sum", f"∂{name(m)}/∂{below}{at(m - 1)}", result,
+                              layer.local_rule(), m, local, gradient))
+    upstream = steps[-1].gradient
+    symbol = "W" if param == "weights" else "b"
+    theta = f"{symbol}{k}[{index[0]}, {index[1]}]" if param == "weights" else f"b{k}[{column}]"
+    steps.append(Step("parameter", f"∂{name(k)}[{column}]/∂{theta}", f"∂L/∂{theta}",
+                      parameter_rule, k, derivative, upstream * derivative))
+    for rule, gradient in target.regularization_gradients(param):
+        steps.append(Step("regularization", f"∂penalty/∂{theta}", f"∂L/∂{theta}", rule, k,
+                          None, np.asarray(gradient[index])))
+    return steps
+
+
+def _numerical(layers, loss, X, y, k, param, index, eps: float = 1e-6) -> float:
+    """(L(θ + ε) − L(θ − ε)) / 2ε on a float64 copy, with this pass's dropout masks."""
+    twins = [_float64_copy(layer) for layer in layers]
+    loss = copy.deepcopy(loss)
+    X = X.astype(np.float64)
+
+    def objective(_) -> float:
+        output = X
+        for twin in twins:
+            if hasattr(twin, "forward_with_mask"):  # the mask of the pass being explained
+                output = twin.forward_with_mask(output)
+            else:
+                output = twin.forward(output, training=True)
+        return loss.calculate(output, y) + loss.regularization_loss(
+            [twin for twin in twins if twin.params])
+
+    element = getattr(twins[k], param)[index[0]:index[0] + 1, index[1]:index[1] + 1]
+    return float(numerical_gradient(objective, element, eps)[0, 0])
+
+
+def _float64_copy(layer: Layer) -> Layer:
+    """A deep copy of ``layer`` whose parameters are float64 (the layer is untouched)."""
+    twin = copy.deepcopy(layer)
+    for name in twin.params:
+        value = getattr(twin, name)
+        if value.dtype != np.float64:
+            # The twin is private to this module, so rebinding its arrays is safe.
+            setattr(twin, name, value.astype(np.float64))
+    if hasattr(twin, "dtype"):
+        twin.dtype = np.dtype(np.float64)
+    twin.reuse_buffers = False
+    return twin
+
+
+def _layers_and_loss(model, loss):
+    layers = getattr(model, "layers", model)
+    if (not isinstance(layers, Sequence) or not layers
+            or not all(isinstance(layer, Layer) for layer in layers)):
+        raise TypeError("explain needs a Model or a non-empty list of layers; "
+                        f"got {_checks.describe(model)}")
+    loss = loss if loss is not None else getattr(model, "loss", None)
+    if not isinstance(loss, Loss):
+        raise ValueError("explain needs a loss: give a Model with model.set(loss=...), or "
+                         f"explain(layers, X, y, ..., loss=...); got {loss!r}")
+    return list(layers), loss
+
+
+def _layer_index(layers, layer) -> int:
+    if isinstance(layer, Layer):
+        for i, candidate in enumerate(layers):
+            if candidate is layer:
+                return i
+        raise ValueError(f"explain layer {layer!r} is not one of the model's layers")
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise TypeError(f"explain layer must be an index or a Layer; got {layer!r}")
+    if not -len(layers) <= layer < len(layers):
+        raise ValueError(f"explain layer must be an index in [0, {len(layers) - 1}]; "
+                         f"got {layer}")
+    k = int(layer) % len(layers)
+    if not layers[k].params:
+        with_params = [i for i, candidate in enumerate(layers) if candidate.params]
+        raise ValueError(f"explain layer {k} ({layers[k]!r}) has no parameters; layers with "
+                         f"parameters: {with_params}")
+    return k
+
+
+def _check_index(index, shape, param) -> tuple[int, int]:
+    """``(i, j)``; for a (1, n) parameter (biases) also ``j`` alone."""
+    if isinstance(index, (int, np.integer)) and not isinstance(index, bool) and shape[0] == 1:
+        index = (0, index)
+    if (not isinstance(index, (tuple, list)) or len(index) != 2
+            or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                       for i in index)):
+        raise TypeError(f"explain index must be a pair (i, j) of integers for {param} of "
+                        f"shape {shape}; got {index!r}")
+    if not all(0 <= i < n for i, n in zip(index, shape, strict=True)):
+        raise ValueError(f"explain index must lie within {param}'s shape {shape}; got {index}")
+    return int(index[0]), int(index[1])
+
+
+def _check_X(X, layers) -> np.ndarray:
+    X = _checks.as_float_array("X", X)
+    if len(X) == 0:
+        raise ValueError("X is empty: explain needs at least one sample")
+    n_inputs = getattr(layers[0], "n_inputs", None)
+    if n_inputs is not None and X.shape[1] != n_inputs:
+        raise ValueError(f"X must have {n_inputs} features (columns) for {layers[0]!r}; "
+                         f"got shape {X.shape}")
+    # The dtype the Model would train in: that of the parameters.
+    dtypes = [getattr(layer, name).dtype for layer in layers for name in layer.params]
+    return X.astype(dtypes[0] if dtypes else X.dtype, copy=False)
