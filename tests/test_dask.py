@@ -1,0 +1,48 @@
+"""A hyper-parameter sweep on a Dask cluster gives exactly the serial sweep's results."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from chainrule.sklearn import ChainruleClassifier
+
+distributed = pytest.importorskip("distributed")
+joblib = pytest.importorskip("joblib")
+
+GRID = {"chainruleclassifier__hidden_layer_sizes": [(8,), (32,)],
+        "chainruleclassifier__alpha": [1e-4, 1.0],
+        "chainruleclassifier__learning_rate": [1e-3, 1e-2]}
+
+
+def search():
+    pipeline = make_pipeline(StandardScaler(), ChainruleClassifier(max_iter=20, batch_size=64,
+                                                                   random_state=0))
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    return GridSearchCV(pipeline, GRID, cv=folds)
+
+
+@pytest.mark.cluster
+def test_grid_search_on_a_local_cluster_equals_the_serial_run():
+    X, y = load_breast_cancer(return_X_y=True)
+    serial = search().fit(X, y)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 host="127.0.0.1", dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+        joblib.parallel_config(backend="dask"),
+    ):
+        remote = search().fit(X, y)
+    # Every fit ran on the cluster, and both worker processes took some.
+    assert len({task["worker"] for task in tasks.data}) == 2
+    assert remote.best_params_ == serial.best_params_
+    scores = [key for key in serial.cv_results_ if key.endswith("test_score")]
+    assert len(scores) == 3 + 3  # split0..2, mean, std, rank
+    for key in scores:
+        np.testing.assert_array_equal(remote.cv_results_[key], serial.cv_results_[key],
+                                      err_msg=key)
+    assert serial.best_score_ > 0.95
+    np.testing.assert_array_equal(remote.predict(X), serial.predict(X))
