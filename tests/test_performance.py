@@ -8,25 +8,42 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from chainrule import Adam, CategoricalCrossentropy, Dense, Dropout, Model, ReLU, Softmax
+from chainrule import (
+    Adam,
+    Callback,
+    CategoricalCrossentropy,
+    Dense,
+    Dropout,
+    Model,
+    ReLU,
+    Softmax,
+)
 
 
-class EpochMemory(Model):
-    """A Model that records, per epoch, the peak memory above the epoch's start."""
+class EpochMemory(Callback):
+    """Records, per epoch, the peak memory above the epoch's start."""
 
-    def _train_epoch(self, *args, **kwargs):
-        start, _ = tracemalloc.get_traced_memory()
+    def __init__(self):
+        self.extra_peaks = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start, _ = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
-        stats = super()._train_epoch(*args, **kwargs)
-        self.extra_peaks.append(tracemalloc.get_traced_memory()[1] - start)
-        return stats
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.extra_peaks.append(tracemalloc.get_traced_memory()[1] - self.start)
+
+
+class Measured(Model):
+    def train(self, *args, **kwargs):
+        return super().train(*args, callbacks=[self.memory], **kwargs)
 
 
 def model(n_features=4, hidden=64, classes=3):
-    m = EpochMemory([Dense(n_features, hidden, init="he", rng=0), ReLU(), Dropout(0.1, rng=1),
-                     Dense(hidden, classes, rng=2), Softmax()])
+    m = Measured([Dense(n_features, hidden, init="he", rng=0), ReLU(), Dropout(0.1, rng=1),
+                  Dense(hidden, classes, rng=2), Softmax()])
     m.set(loss=CategoricalCrossentropy(), optimizer=Adam(1e-3))
-    m.extra_peaks = []
+    m.memory = EpochMemory()
     return m
 
 
@@ -49,9 +66,9 @@ def test_full_batch_steps_allocate_no_arrays():
         m.train(X, y, epochs=20, print_every=None, progress=False)
     finally:
         tracemalloc.stop()
-    steady = m.extra_peaks[2:]  # the first epochs create the reused buffers
+    steady = m.memory.extra_peaks[2:]  # the first epochs create the reused buffers
     assert max(steady) < FIXED_UFUNC_BUFFER, steady
-    assert max(m.extra_peaks[:2]) > 64 * 16384  # the measurement does see the buffers
+    assert max(m.memory.extra_peaks[:2]) > 64 * 16384  # the measurement does see the buffers
 
 
 def test_minibatch_steps_allocate_only_the_epochs_permutation():
@@ -63,7 +80,7 @@ def test_minibatch_steps_allocate_only_the_epochs_permutation():
     finally:
         tracemalloc.stop()
     permutation = 4096 * 8
-    assert max(m.extra_peaks[2:]) < permutation + FIXED_UFUNC_BUFFER, m.extra_peaks
+    assert max(m.memory.extra_peaks[2:]) < permutation + FIXED_UFUNC_BUFFER, m.memory.extra_peaks
 
 
 def test_arrays_handed_out_are_never_overwritten():

@@ -4,11 +4,13 @@ Every layer owns its forward pass and its local derivatives; backpropagation is
 the chain rule applied layer by layer, in plain sight.
 """
 
-from . import datasets
+from . import callbacks, datasets
 from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from .callbacks import Callback, EarlyStopping
+from .explain import Explanation, explain
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
 from .io import ModelFileError
-from .layers import Dense, Dropout, Layer
+from .layers import Dense, Dropout, Input, Layer, get_default_dtype, set_default_dtype
 from .losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -29,11 +31,15 @@ __all__ = [
     "Adagrad",
     "Adam",
     "BinaryCrossentropy",
+    "Callback",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "Dense",
     "Dropout",
+    "EarlyStopping",
+    "Explanation",
     "GradcheckError",
+    "Input",
     "Layer",
     "LeakyReLU",
     "Linear",
@@ -51,7 +57,21 @@ __all__ = [
     "SoftmaxCategoricalCrossentropy",
     "Tanh",
     "TrainingDiverged",
+    "callbacks",
     "datasets",
+    "explain",
+    "get_default_dtype",
     "gradcheck",
     "numerical_gradient",
+    "set_default_dtype",
 ]
+
+
+def __getattr__(name: str):
+    # chainrule.plotting is imported on first use: it is the optional matplotlib corner,
+    # and `import chainrule` stays NumPy only.
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module(".plotting", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -72,11 +72,47 @@ def check_labels(name: str, y, n_samples: int, n_classes: int) -> np.ndarray:
             raise ValueError(
                 f"{name} as one-hot targets must have shape {(n_samples, n_classes)}; got {y.shape}"
             )
-        return as_float_array(name, y)
+        return check_distributions(name, as_float_array(name, y))
     raise ValueError(
         f"{name} must be class indices of shape ({n_samples},) or one-hot targets of shape "
         f"{(n_samples, n_classes)}; got shape {y.shape}"
     )
+
+
+def check_distributions(name: str, y: np.ndarray) -> np.ndarray:
+    """Refuse target rows that are not probability distributions (one-hot or soft).
+
+    Cross-entropy's gradient p − y assumes each row sums to 1: a multi-hot row
+    (two classes at once) would train towards a wrong target silently.
+    """
+    if y.size == 0:
+        return y
+    if y.min() < 0 or y.max() > 1:
+        raise ValueError(f"{name} as target rows must hold probabilities in [0, 1]; got values "
+                         f"from {y.min()} to {y.max()}")
+    sums = y.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1) > 1e-3)
+    if bad.size:
+        raise ValueError(f"{name} as target rows must each sum to 1 (one-hot or a probability "
+                         f"distribution); row {bad[0]} sums to {sums[bad[0]]:.6g} "
+                         f"({bad.size} such rows) — multi-hot targets need a sigmoid output and "
+                         "BinaryCrossentropy")
+    return y
+
+
+def check_dtype_range(name: str, x: np.ndarray, dtype) -> np.ndarray:
+    """Refuse finite values that ``dtype`` cannot hold (they would become ±inf there)."""
+    dtype = np.dtype(dtype)
+    if x.size == 0 or np.finfo(x.dtype).max <= np.finfo(dtype).max:
+        return x
+    limit = np.finfo(dtype).max
+    high, low = x.max(), x.min()
+    if high > limit or low < -limit:
+        where = np.unravel_index(np.argmax(np.abs(x)), x.shape)
+        raise ValueError(f"{name} holds {x[where]:g} at index {tuple(int(i) for i in where)}, "
+                         f"beyond what the model's {dtype} parameters can hold (±{limit:.3g}); "
+                         "rescale the data (e.g. standardise it)")
+    return x
 
 
 def check_targets(name: str, y, shape: tuple) -> np.ndarray:

@@ -11,8 +11,30 @@ from __future__ import annotations
 import numpy as np
 
 from ._buffers import Buffered
-from ._checks import check_fraction, check_nonnegative, check_positive_int
+from ._checks import as_float_array, check_fraction, check_nonnegative, check_positive_int
 from ._random import as_generator, binomial, standard_normal
+
+_default_dtype = np.dtype(np.float32)
+
+
+def set_default_dtype(dtype) -> np.dtype:
+    """Make layers built from now on use ``dtype`` (float32 unless set); return the old one.
+
+    ``chainrule.set_default_dtype(np.float64)`` is the one line that makes a worked
+    example exact to the last printed digit: every ``Dense`` built afterwards without
+    its own ``dtype=`` holds float64 parameters, and a Model follows its parameters.
+    """
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype needs a floating-point dtype; got {dtype}")
+    previous, _default_dtype = _default_dtype, dtype
+    return previous
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype layers use when built without ``dtype=`` (float32 unless set)."""
+    return _default_dtype
 
 
 class Layer(Buffered):
@@ -51,6 +73,27 @@ class Layer(Buffered):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
 
+    def _keep_parameters_together(self, **arrays: np.ndarray) -> None:
+        """Store the parameters as consecutive views into one ``parameter_buffer``.
+
+        An optimizer then updates them all as one flat array, in place: the arrays
+        are never moved, so ``w = layer.weights`` always shows the trained values.
+        """
+        dtype = np.result_type(*arrays.values())
+        self.parameter_buffer = np.empty(sum(a.size for a in arrays.values()), dtype)
+        start = 0
+        for name, array in arrays.items():
+            view = self.parameter_buffer[start:start + array.size].reshape(array.shape)
+            view[...] = array
+            start += array.size
+            setattr(self, name, view)
+
+    def __setstate__(self, state: dict) -> None:
+        # Unpickling gives each view its own copy: gather them into one buffer again.
+        self.__dict__.update(state)
+        if "parameter_buffer" in state:
+            self._keep_parameters_together(**{name: getattr(self, name) for name in self.params})
+
     def _check_dvalues(self, dvalues) -> np.ndarray:
         """Refuse a backward pass before a forward pass, or of the wrong shape."""
         if self.reuse_buffers:  # inside the Model's loop: shapes are right by construction
@@ -65,6 +108,18 @@ class Layer(Buffered):
                 f"got {dvalues.shape}"
             )
         return dvalues
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """∂output/∂inputs for each sample: shape (n_samples, n_outputs, n_inputs).
+
+        ``backward(dvalues)`` equals ``dvalues[s] @ jacobian(inputs)[s]`` for every
+        sample ``s``: backpropagation is this product, done without the matrix.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not state its Jacobian")
+
+    def local_rule(self) -> str:
+        """This layer's local derivative ∂output/∂inputs in words (``chainrule.explain``)."""
+        return f"{type(self).__name__}: ∂output/∂inputs as jacobian() states it"
 
 
 def _check_inputs(layer: Layer, inputs, n_features: int | None = None) -> np.ndarray:
@@ -109,7 +164,8 @@ class Dense(Layer):
         How the weights are drawn; biases start at zero.
     weight_regularizer_l1, weight_regularizer_l2, bias_regularizer_l1, bias_regularizer_l2 : float
         Strengths λ of the penalties λ·Σ|w| and λ·Σw² added to the loss.
-    dtype : numpy float dtype, default float32
+    dtype : numpy float dtype, optional
+        float32 unless ``chainrule.set_default_dtype`` chose another.
     rng : numpy.random.Generator, int or None
         None draws from NumPy's global state with ``np.random.randn``, as the book.
     """
@@ -126,14 +182,14 @@ class Dense(Layer):
         weight_regularizer_l2: float = 0.0,
         bias_regularizer_l1: float = 0.0,
         bias_regularizer_l2: float = 0.0,
-        dtype=np.float32,
+        dtype=None,
         rng=None,
     ):
         self.n_inputs = check_positive_int("Dense n_inputs", n_inputs)
         self.n_neurons = check_positive_int("Dense n_neurons", n_neurons)
         if init not in INITS:
             raise ValueError(f"Dense init must be one of {INITS}; got {init!r}")
-        self.dtype = np.dtype(dtype)
+        self.dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
         if self.dtype.kind != "f":
             raise TypeError(f"Dense dtype must be a floating-point dtype; got {self.dtype}")
         self.init = init
@@ -146,8 +202,8 @@ class Dense(Layer):
         for name, value in strengths.items():
             setattr(self, name, check_nonnegative(name, value))
         weights = _initial_weights(init, self.n_inputs, self.n_neurons, as_generator(rng))
-        self.weights = weights.astype(self.dtype)
-        self.biases = np.zeros((1, self.n_neurons), dtype=self.dtype)
+        self._keep_parameters_together(weights=weights.astype(self.dtype),
+                                       biases=np.zeros((1, self.n_neurons), dtype=self.dtype))
 
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
         """``inputs`` (n_samples, n_inputs) → ``output`` (n_samples, n_neurons)."""
@@ -214,6 +270,26 @@ class Dense(Layer):
             penalty += self.bias_regularizer_l2 * float(np.sum(self.biases * self.biases))
         return penalty
 
+    def get_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(weights, biases)``, the arrays themselves (the book's chapter 21)."""
+        return self.weights, self.biases
+
+    def set_parameters(self, weights, biases) -> None:
+        """Copy ``weights`` (n_inputs, n_neurons) and ``biases`` (1, n_neurons) into the layer.
+
+        Both are checked before either is written.
+        """
+        values = []
+        for name, value in (("weights", weights), ("biases", biases)):
+            current = getattr(self, name)
+            value = as_float_array(f"{self!r} {name}", value, ndim=None)
+            if value.shape != current.shape:
+                raise ValueError(f"{self!r} {name} must have shape {current.shape}; "
+                                 f"got {value.shape}")
+            values.append((current, value))
+        for current, value in values:
+            current[...] = value
+
     @classmethod
     def parameter_shapes(cls, config: dict) -> dict[str, tuple[int, ...]]:
         n_inputs, n_neurons = config["n_inputs"], config["n_neurons"]
@@ -235,13 +311,69 @@ class Dense(Layer):
         extras = [f"{k}={v!r}" for k, v in self.config().items() if k.endswith(("l1", "l2")) and v]
         if self.init != "nnfs":
             extras.insert(0, f"init={self.init!r}")
-        if self.dtype != np.float32:
+        if self.dtype != get_default_dtype():
             extras.append(f"dtype={self.dtype.name!r}")
         return f"Dense({', '.join([str(self.n_inputs), str(self.n_neurons), *extras])})"
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """∂z/∂x = Wᵀ for every sample: (n_samples, n_neurons, n_inputs), a read-only view."""
+        inputs = _check_inputs(self, inputs, self.n_inputs)
+        # z_j = Σ_i x_i·W[i, j] + b_j, so ∂z_j/∂x_i = W[i, j] whatever the sample.
+        return np.broadcast_to(self.weights.T, (len(inputs), self.n_neurons, self.n_inputs))
+
+    def local_rule(self) -> str:
+        return ("Dense: ∂z_j/∂x_i = W[i, j], so ∂L/∂x_i = Σ_j ∂L/∂z_j·W[i, j], "
+                "summed over the layer's neurons")
+
+    def parameter_derivative(self, name: str, index: tuple[int, int]):
+        """∂z_j/∂param[index] for each sample of the last forward pass.
+
+        Returns ``(j, values, rule)``: the output column ``j`` the parameter feeds,
+        the derivative per sample (n_samples,), and the rule in words.
+        """
+        i, j = index
+        if name == "weights":
+            return j, self.inputs[:, i], "Dense: ∂z_j/∂W[i, j] = x_i, the input it multiplies"
+        if name == "biases":
+            return j, np.ones(len(self.inputs)), "Dense: ∂z_j/∂b_j = 1"
+        raise ValueError(f"{self!r} has parameters {self.params}; got {name!r}")
+
+    def regularization_gradients(self, name: str) -> list[tuple[str, np.ndarray]]:
+        """``[(rule, ∂penalty/∂param)]`` for parameter ``name``: what backward adds to it."""
+        kind, symbol = ("weight", "w") if name == "weights" else ("bias", "b")
+        param = getattr(self, name)
+        terms = []
+        l1, l2 = getattr(self, f"{kind}_regularizer_l1"), getattr(self, f"{kind}_regularizer_l2")
+        if l1 > 0:
+            terms.append((f"L1: ∂(λ·Σ|{symbol}|)/∂{symbol} = λ·sign({symbol}), λ = {l1:g}",
+                          l1 * np.where(param < 0, -1, 1)))
+        if l2 > 0:
+            terms.append((f"L2: ∂(λ·Σ{symbol}²)/∂{symbol} = 2λ{symbol}, λ = {l2:g}",
+                          2 * l2 * param))
+        return terms
+
+
+class Input(Layer):
+    """The book's ``Layer_Input``: hands the data to the first layer (``output = inputs``).
+
+    The Model keeps one as ``model.input_layer``, the first layer's ``prev``.
+    """
+
+    def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
+        self.output = inputs
+        return self.output
+
+    def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        self.dinputs = dvalues
+        return self.dinputs
 
 
 class Dropout(Layer):
     """Inverted dropout: zero a fraction ``rate`` of the inputs while training.
+
+    ``rate`` is the fraction *dropped*, as in Keras and PyTorch. (The book's
+    ``Layer_Dropout`` takes the same argument but stores the fraction *kept* in
+    ``rate``; ``chainrule.nnfs.Layer_Dropout`` does exactly that.)
 
     The kept values are scaled by 1/(1 - rate) so the expected output equals the
     input, which is why inference (``training=False``) is the identity.
@@ -266,7 +398,7 @@ class Dropout(Layer):
             self.binary_mask = None
             np.copyto(self.output, self.inputs)
             return self.output
-        keep = 1 - self.rate
+        keep = self.keep_probability()
         self.binary_mask = self._buffer("binary_mask", self.inputs.shape, self.inputs.dtype)
         if self.rng is None:
             # The book's mask, from NumPy's global state: 1 with probability keep, else 0.
@@ -282,6 +414,10 @@ class Dropout(Layer):
         np.multiply(self.inputs, self.binary_mask, out=self.output)
         return self.output
 
+    def keep_probability(self) -> float:
+        """The chance that a unit is kept: 1 − ``rate``."""
+        return 1 - self.rate
+
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """∂(x·mask)/∂x = mask: gradients flow only through the kept units."""
         dvalues = self._check_dvalues(dvalues)
@@ -294,3 +430,47 @@ class Dropout(Layer):
 
     def config(self) -> dict:
         return {"rate": self.rate}
+
+    def derivative(self, inputs: np.ndarray) -> np.ndarray:
+        """∂output/∂inputs element-wise, (n_samples, k): the mask of the last training pass
+        (1/keep where kept, 0 where dropped), or 1 everywhere after an inference pass."""
+        inputs = _check_inputs(self, inputs)
+        mask = getattr(self, "binary_mask", None)
+        if mask is None:
+            return np.ones(inputs.shape, inputs.dtype)
+        if mask.shape != inputs.shape:
+            raise ValueError(f"{self!r}: inputs must have the last pass's shape {mask.shape} "
+                             f"(its mask); got {inputs.shape}")
+        return mask.copy()
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """The mask of the last training pass on the diagonal: (n_samples, k, k)."""
+        return diagonal_jacobian(self.derivative(inputs))
+
+    def local_rule(self) -> str:
+        return (f"Dropout: ∂(x·mask)/∂x = this pass's mask, 1/(1 − rate) = "
+                f"{1 / self.keep_probability():.6g} where kept, 0 where dropped")
+
+    def forward_with_mask(self, inputs: np.ndarray) -> np.ndarray:
+        """The forward pass with the last training pass's mask instead of a new one.
+
+        With its mask held fixed dropout is a fixed function of its inputs, which is
+        what a numerical gradient check needs (a new mask per evaluation is noise).
+        """
+        inputs = _check_inputs(self, inputs)
+        mask = getattr(self, "binary_mask", None)
+        if mask is None or mask.shape != inputs.shape:
+            raise RuntimeError(f"{self!r}: no training mask of shape {inputs.shape} to reuse; "
+                               "call forward(inputs, training=True) first")
+        self.inputs = inputs
+        self.output = inputs * mask
+        return self.output
+
+
+def diagonal_jacobian(derivatives: np.ndarray) -> np.ndarray:
+    """Element-wise derivatives (n_samples, k) → Jacobians (n_samples, k, k) with them
+    on the diagonal: output i of an element-wise layer depends on input i alone."""
+    n, k = derivatives.shape
+    jacobians = np.zeros((n, k, k), dtype=derivatives.dtype)
+    jacobians[:, np.arange(k), np.arange(k)] = derivatives
+    return jacobians

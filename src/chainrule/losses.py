@@ -29,23 +29,59 @@ def _clip(predictions: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 class Loss(Buffered):
-    """Base class: checking, averaging, regularization and the book's ``calculate``."""
+    """Base class: checking, averaging, regularization and the book's ``calculate``.
+
+    Like the book's ``Loss``, every ``calculate`` also adds its per-sample losses
+    to a running sum, so that ``calculate_accumulated`` gives the mean over all
+    the batches since ``new_pass`` — an epoch's loss, weighted by sample.
+    """
 
     trainable_layers: list = ()
+    accumulated_sum: float = 0.0
+    accumulated_count: int = 0
 
     def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         """Per-sample losses (n_samples,) of predictions ``y_pred`` (n_samples, k)."""
-        y_pred = as_float_array(f"{type(self).__name__} y_pred", y_pred)
+        y_pred = self._check_predictions("y_pred", y_pred)
         return self.sample_losses(y_pred, self.check_targets(y_true, y_pred.shape))
 
     def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         """∂(mean loss)/∂y_pred, (n_samples, k); also stored as ``dinputs``."""
-        dvalues = as_float_array(f"{type(self).__name__} dvalues", dvalues)
+        dvalues = self._check_predictions("dvalues", dvalues)
         self.dinputs = self.gradient(dvalues, self.check_targets(y_true, dvalues.shape))
         return self.dinputs
 
+    def _check_predictions(self, name: str, values) -> np.ndarray:
+        values = as_float_array(f"{type(self).__name__} {name}", values)
+        if len(values) == 0:
+            raise ValueError(f"{type(self).__name__} {name} is empty: a loss needs at least "
+                             "one sample")
+        return values
+
+    def new_pass(self) -> None:
+        """Start a new running sum for ``calculate_accumulated`` (the book's name)."""
+        self.accumulated_sum = 0.0
+        self.accumulated_count = 0
+
+    def accumulate(self, sample_losses: np.ndarray) -> float:
+        """Add per-sample losses to the running sum; return their mean."""
+        total = float(np.add.reduce(sample_losses))
+        self.accumulated_sum += total
+        self.accumulated_count += len(sample_losses)
+        return total / len(sample_losses)
+
+    def calculate_accumulated(self, *, include_regularization: bool = False):
+        """Mean loss over every sample since ``new_pass`` (with the penalty, if asked)."""
+        if self.accumulated_count == 0:
+            raise ValueError(f"{type(self).__name__}.calculate_accumulated: no losses since "
+                             "new_pass(); call calculate(...) first")
+        data_loss = self.accumulated_sum / self.accumulated_count
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
     def calculate(self, output, y, *, include_regularization: bool = False):
-        """Mean loss over samples.
+        """Mean loss over samples (also added to the running sum).
 
         Parameters
         ----------
@@ -60,7 +96,7 @@ class Loss(Buffered):
         -------
         float, or (data_loss, regularization_loss) when ``include_regularization``.
         """
-        data_loss = float(np.mean(self.forward(output, y)))
+        data_loss = self.accumulate(self.forward(output, y))
         if not include_regularization:
             return data_loss
         return data_loss, self.regularization_loss()
@@ -98,12 +134,18 @@ class Loss(Buffered):
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+    def local_rule(self) -> str:
+        """The derivative ∂L/∂ŷ this loss's ``backward`` computes, in words."""
+        return f"{type(self).__name__}: ∂L/∂ŷ as backward() computes it"
+
 
 class CategoricalCrossentropy(Loss):
-    """−log of the probability given to the correct class.
+    """Cross-entropy −Σ_k y_k·log p_k: for a class index, −log of the probability
+    given to the correct class.
 
-    ``y_true``: integer class indices ``(n,)`` (or a column ``(n, 1)``) or
-    one-hot targets ``(n, n_classes)``.
+    ``y_true``: integer class indices ``(n,)`` (or a column ``(n, 1)``), or target
+    distributions ``(n, n_classes)`` whose rows sum to 1 — one-hot rows, or soft
+    targets such as label smoothing's.
     """
 
     def check_targets(self, y_true, shape):
@@ -115,18 +157,20 @@ class CategoricalCrossentropy(Loss):
         clipped = _clip(y_pred, self._buffer("clipped", y_pred.shape, y_pred.dtype))
         if y_true.ndim == 1:
             correct_confidences = clipped[np.arange(samples), y_true]
-        else:
-            # One-hot rows pick the correct class's probability out of each row: the row
-            # sums of clipped ⊙ y, written as a product with a column of ones.
-            clipped *= y_true
-            ones = self._constant(1, (y_pred.shape[1], 1), clipped.dtype)
-            column = self._buffer("confidences", (samples, 1), clipped.dtype)
-            correct_confidences = np.matmul(clipped, ones, out=column).reshape(samples)
-        losses = np.log(correct_confidences, out=correct_confidences)
+            losses = np.log(correct_confidences, out=correct_confidences)
+            return np.negative(losses, out=losses)
+        # Target rows: −Σ_k y_k·log p_k, the row sums of y ⊙ log p written as a product
+        # with a column of ones. (For one-hot rows this is −log of the correct class's
+        # probability; for soft targets it is not −log Σ_k y_k·p_k.)
+        log_p = np.log(clipped, out=clipped)
+        log_p *= y_true
+        ones = self._constant(1, (y_pred.shape[1], 1), log_p.dtype)
+        column = self._buffer("losses", (samples, 1), log_p.dtype)
+        losses = np.matmul(log_p, ones, out=column).reshape(samples)
         return np.negative(losses, out=losses)
 
     def gradient(self, dvalues, y_true):
-        """∂(−log p_c)/∂p = −y/p for the one-hot y, divided by the sample count."""
+        """∂(−Σ y·log p)/∂p = −y/p, divided by the sample count."""
         samples = len(dvalues)
         # Clipped like the forward pass, so a prediction of exactly 0 gives a finite gradient.
         dinputs = _clip(dvalues, self._buffer("dinputs", dvalues.shape, dvalues.dtype))
@@ -140,6 +184,10 @@ class CategoricalCrossentropy(Loss):
             np.negative(dinputs, out=dinputs)
         dinputs /= samples
         return dinputs
+
+    def local_rule(self) -> str:
+        return ("CategoricalCrossentropy: ∂L/∂ŷ_k = −y_k/ŷ_k / n_samples "
+                "(ŷ clipped to [1e-7, 1 − 1e-7])")
 
 
 class SoftmaxCategoricalCrossentropy(Buffered):
@@ -161,7 +209,7 @@ class SoftmaxCategoricalCrossentropy(Buffered):
 
     def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         """``dvalues`` are the softmax outputs; returns (s − y) / n_samples."""
-        dvalues = as_float_array("SoftmaxCategoricalCrossentropy dvalues", dvalues)
+        dvalues = self.loss._check_predictions("dvalues", dvalues)
         self.dinputs = self.gradient(dvalues, check_labels("y_true", y_true, *dvalues.shape))
         return self.dinputs
 
@@ -180,12 +228,24 @@ class SoftmaxCategoricalCrossentropy(Buffered):
     def __repr__(self) -> str:
         return "SoftmaxCategoricalCrossentropy()"
 
+    def local_rule(self) -> str:
+        """Softmax and cross-entropy together: the rule ``backward`` uses."""
+        return ("softmax + cross-entropy: ∂L/∂z = (p − y) / n_samples, "
+                "the softmax Jacobian times −y/p, simplified")
+
 
 class BinaryCrossentropy(Loss):
     """Cross-entropy of independent 0/1 outputs, averaged over the outputs of a sample.
 
-    ``y_true``: 0/1 targets with the predictions' shape ``(n, k)``.
+    ``y_true``: targets in [0, 1] with the predictions' shape ``(n, k)``.
     """
+
+    def check_targets(self, y_true, shape):
+        y_true = check_targets("y_true", y_true, shape)
+        if y_true.size and (y_true.min() < 0 or y_true.max() > 1):
+            raise ValueError("BinaryCrossentropy y_true must hold targets in [0, 1]; got values "
+                             f"from {y_true.min()} to {y_true.max()}")
+        return y_true
 
     def sample_losses(self, y_pred, y_true):
         """``y_pred`` (n, k) probabilities → per-sample losses (n,)."""
@@ -198,6 +258,9 @@ class BinaryCrossentropy(Loss):
         samples, outputs = dvalues.shape
         p = np.clip(dvalues, EPS, 1 - EPS)
         return -(y_true / p - (1 - y_true) / (1 - p)) / (outputs * samples)
+
+    def local_rule(self) -> str:
+        return ("BinaryCrossentropy: ∂L/∂ŷ = −(y/ŷ − (1 − y)/(1 − ŷ)) / (n_outputs·n_samples)")
 
 
 class MeanSquaredError(Loss):
@@ -218,6 +281,9 @@ class MeanSquaredError(Loss):
         dinputs *= 2 / (outputs * samples)
         return dinputs
 
+    def local_rule(self) -> str:
+        return "MeanSquaredError: ∂L/∂ŷ = −2(y − ŷ) / (n_outputs·n_samples)"
+
 
 class MeanAbsoluteError(Loss):
     """Mean of |y − ŷ| over a sample's outputs. ``y_true`` has the predictions' shape."""
@@ -230,3 +296,6 @@ class MeanAbsoluteError(Loss):
         """∂|y − ŷ|/∂ŷ = sign(ŷ − y), over outputs and samples."""
         samples, outputs = dvalues.shape
         return np.sign(dvalues - y_true) / (outputs * samples)
+
+    def local_rule(self) -> str:
+        return "MeanAbsoluteError: ∂L/∂ŷ = sign(ŷ − y) / (n_outputs·n_samples)"

@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 
 from ._buffers import Buffered
-from ._checks import check_positive
+from ._checks import check_nonnegative
 
 
 class Accuracy(Buffered):
-    """Base class: ``calculate`` = mean of ``compare``."""
+    """Base class: ``calculate`` = mean of ``compare``.
+
+    As in the book, every ``calculate`` also counts its matches, so that
+    ``calculate_accumulated`` gives the accuracy over all the batches since
+    ``new_pass`` — an epoch's accuracy.
+    """
+
+    accumulated_sum: int = 0
+    accumulated_count: int = 0
 
     def init(self, y, reinit: bool = False) -> None:
         """Prepare from the training targets (only regression needs it)."""
@@ -21,9 +29,24 @@ class Accuracy(Buffered):
         return {}
 
     def calculate(self, predictions: np.ndarray, y: np.ndarray) -> float:
-        """Fraction of ``predictions`` that match ``y``."""
+        """Fraction of ``predictions`` that match ``y`` (also added to the running count)."""
         matches = self.compare(predictions, y)
-        return int(np.count_nonzero(matches)) / matches.size
+        correct = int(np.count_nonzero(matches))
+        self.accumulated_sum += correct
+        self.accumulated_count += matches.size
+        return correct / matches.size
+
+    def new_pass(self) -> None:
+        """Start a new running count for ``calculate_accumulated`` (the book's name)."""
+        self.accumulated_sum = 0
+        self.accumulated_count = 0
+
+    def calculate_accumulated(self) -> float:
+        """Fraction of matches over every ``calculate`` since ``new_pass``."""
+        if self.accumulated_count == 0:
+            raise ValueError(f"{type(self).__name__}.calculate_accumulated: nothing compared "
+                             "since new_pass(); call calculate(...) first")
+        return self.accumulated_sum / self.accumulated_count
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -64,12 +87,13 @@ class CategoricalAccuracy(Accuracy):
 class RegressionAccuracy(Accuracy):
     """A prediction counts as right within ``precision`` of the target.
 
-    ``precision`` defaults to std(y) / 250, computed once by ``init`` (the book's rule).
+    ``precision`` defaults to std(y) / 250, computed once by ``init`` (the book's rule);
+    it is 0 for constant targets (no prediction counts as right then, as in the book).
     """
 
     def __init__(self, precision: float | None = None):
         self.fixed_precision = precision is not None
-        self.precision = None if precision is None else check_positive("precision", precision)
+        self.precision = None if precision is None else check_nonnegative("precision", precision)
 
     def init(self, y, reinit: bool = False) -> None:
         if not self.fixed_precision and (self.precision is None or reinit):

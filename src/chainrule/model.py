@@ -1,20 +1,17 @@
-"""The Model: orchestration only — batching, the order of forward and backward
-calls, metrics, history, progress and checkpoints. It contains no calculus:
-every derivative lives in a layer or a loss.
+"""The Model: orchestration only — building the stack, the order of forward and
+backward calls, evaluation, parameters and files. It contains no calculus:
+every derivative lives in a layer or a loss. The training loop is in
+``training.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
-
 import numpy as np
 
-from . import _checks
+from . import _checks, training
 from ._buffers import Buffered
-from ._random import as_generator
 from .activations import Sigmoid, Softmax
-from .layers import Layer
+from .layers import Input, Layer
 from .losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
@@ -23,11 +20,9 @@ from .losses import (
 )
 from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
 from .optimizers import Optimizer
-from .progress import Reporter
+from .training import TrainingDiverged
 
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite during training."""
+__all__ = ["Model", "TrainingDiverged"]
 
 
 class Model(Buffered):
@@ -52,8 +47,13 @@ class Model(Buffered):
         self.accuracy: Accuracy | None = None
         self.history: dict[str, list[float]] = {}
         self.epoch = 0
-        self.resume_from_checkpoint = False
         self.rng = None
+        self.stop_training = False
+        # Filled from a checkpoint file, and used by the next train() to resume exactly.
+        self.resume_from_checkpoint = False
+        self.global_random_state = None
+        self.training_state: dict | None = None
+        self.training_arrays: dict = {}
         self._finalized = False
         for layer in layers or []:
             self.add(layer)
@@ -79,11 +79,20 @@ class Model(Buffered):
         self._finalized = False
 
     def finalize(self) -> None:
-        """Wire the model together: trainable layers, the fused loss, a default metric."""
+        """Wire the model together: trainable layers, the fused loss, a default metric.
+
+        As in the book, each layer also learns its neighbours: ``layer.prev`` (the
+        first layer's is ``model.input_layer``) and ``layer.next`` (the last
+        layer's is the loss).
+        """
         if not self.layers:
             raise ValueError("Model has no layers: add some with Model.add(layer)")
         if self.loss is None:
             raise ValueError("Model has no loss: call model.set(loss=...) first")
+        self.input_layer = Input()
+        for before, layer, after in zip([self.input_layer, *self.layers[:-1]], self.layers,
+                                        [*self.layers[1:], self.loss], strict=True):
+            layer.prev, layer.next = before, after
         self.trainable_layers = [layer for layer in self.layers if layer.params]
         self.loss.remember_trainable_layers(self.trainable_layers)
         self.fused_loss = None
@@ -97,6 +106,11 @@ class Model(Buffered):
         self._backward_layers = list(reversed(backward))
         self._regularized = any(layer.regularized for layer in self.trainable_layers)
         self._finalized = True
+
+    @property
+    def softmax_classifier_output(self) -> SoftmaxCategoricalCrossentropy | None:
+        """The fused softmax + cross-entropy the model uses, if any (the book's name)."""
+        return self.fused_loss if self._finalized else None
 
     @property
     def output_layer_activation(self) -> Layer:
@@ -116,6 +130,8 @@ class Model(Buffered):
     def forward(self, X: np.ndarray, training: bool) -> np.ndarray:
         """Run ``X`` through every layer; return the last layer's output."""
         output = X
+        if self._finalized:
+            self.input_layer.output = X
         for layer in self.layers:
             output = layer.forward(output, training=training)
         return output
@@ -146,200 +162,92 @@ class Model(Buffered):
         rng=None,
         progress: bool | None = None,
         checkpoint=None,
+        callbacks=None,
+        validation_split: float | None = None,
     ) -> dict:
         """Train on ``X``, ``y``; return the history (per-epoch ``loss``, ``accuracy``, ...).
+
+        Every argument is checked before anything changes.
 
         Parameters
         ----------
         X : array (n_samples, n_features)
         y : array
-            Class indices (n_samples,) or one-hot (n_samples, n_classes) for
-            cross-entropy; targets (n_samples, n_outputs) for the others.
+            Class indices (n_samples,) or target rows (n_samples, n_classes) — one-hot
+            or probabilities — for cross-entropy; targets (n_samples, n_outputs) for
+            the others.
         epochs : int
-            Epochs to run. A model loaded from a checkpoint continues from its
-            saved epoch up to ``epochs``.
+            Epochs to run. A model resuming a checkpoint continues from its saved
+            epoch up to ``epochs``.
         batch_size : int, optional
             Samples per step; ``None`` trains on the whole set at once.
         validation_data : (X_val, y_val), optional
             Evaluated after every epoch into ``val_loss``/``val_accuracy``.
         print_every : int or None
-            Print the book's summary line every that many epochs; None for silence.
+            The book's summary lines: without ``batch_size``, one every that many
+            epochs; with it, as the book's chapter 19 — ``epoch: k``, a ``step:`` line
+            every that many steps and on the last, then ``training, …`` and
+            ``validation, …`` for every epoch. None for silence.
         shuffle : bool
             Reshuffle the samples every epoch (only matters with minibatches).
         rng : numpy.random.Generator, int or None
-            Source of the shuffling; None uses NumPy's global state.
+            Source of the shuffling (and of ``validation_split``); None uses NumPy's
+            global state.
         progress : bool, optional
             Show a tqdm progress bar; by default only when stderr is a terminal.
         checkpoint : path, optional
-            Write a resumable checkpoint there (atomically) after every epoch.
+            Write a resumable checkpoint there (atomically) after every epoch. If the
+            file already holds a checkpoint of this model, training resumes from it
+            (its random streams take precedence over ``rng``); one of another model,
+            or of other data or batch size, is refused and left as it is.
+        callbacks : list of chainrule.callbacks.Callback, optional
+            Hooks called at the start and end of training, each epoch and each batch.
+        validation_split : float in (0, 1), optional
+            Hold out this fraction of ``X``, ``y`` (stratified by class for
+            classification, drawn from ``rng``) as validation data.
         """
-        if not self._finalized:
-            self.finalize()
-        if self.optimizer is None:
-            raise ValueError("Model has no optimizer: call model.set(optimizer=...) first")
-        X, y = self._check_data(X, y, "X", "y")
-        if validation_data is not None:
-            validation_data = self._check_validation(validation_data)
-        epochs = _checks.check_positive_int("epochs", epochs, allow_zero=True)
-        batch_size = self._check_batch_size(batch_size)
-        if print_every is not None:
-            print_every = _checks.check_positive_int("print_every", print_every)
-        if rng is not None or self.rng is None:
-            self.rng = as_generator(rng)
-        self.accuracy.init(y)
-        targets, labels = self._training_targets(y)
-
-        first = self.epoch + 1
-        last = epochs if self.resume_from_checkpoint else self.epoch + epochs
-        self.resume_from_checkpoint = False
-        n_steps = 1 if batch_size is None else math.ceil(len(X) / batch_size)
-        reporter = Reporter(progress, first, last)
-        # Overflow on the way to divergence is reported once, as TrainingDiverged, not as warnings.
-        with self._reusing_buffers(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            try:
-                for epoch in range(first, last + 1):
-                    stats = self._train_epoch(X, targets, labels, batch_size, n_steps, shuffle,
-                                              epoch)
-                    self._end_epoch(epoch, stats, validation_data, batch_size, checkpoint)
-                    if print_every and (epoch % print_every == 0 or epoch == last):
-                        reporter.write(self._summary_line(epoch, stats))
-                    reporter.update(stats)
-            finally:
-                reporter.close()
-        if validation_data is not None and print_every:
-            print(f"validation, acc: {self.history['val_accuracy'][-1]:.3f}, "
-                  f"loss: {self.history['val_loss'][-1]:.3f}")
-        return self.history
+        return training.train(self, X, y, epochs=epochs, batch_size=batch_size,
+                              validation_data=validation_data, print_every=print_every,
+                              shuffle=shuffle, rng=rng, progress=progress, checkpoint=checkpoint,
+                              callbacks=callbacks, validation_split=validation_split)
 
     def _training_targets(self, y):
-        """What the loss compares with (one-hot rows for cross-entropy) and what accuracy does."""
+        """What the loss compares with (target rows for cross-entropy) and what accuracy does."""
         if not isinstance(self.loss, CategoricalCrossentropy):
             return y, y
-        n_classes = self._output_width
         if y.ndim == 2:
             return y.astype(self.dtype, copy=False), np.argmax(y, axis=1)
         # One-hot rows once per call to train: then each step's loss and gradient are
         # plain array arithmetic, with no fancy indexing (which would allocate).
-        one_hot = np.zeros((len(y), n_classes), dtype=self.dtype)
+        one_hot = np.zeros((len(y), self._output_width), dtype=self.dtype)
         one_hot[np.arange(len(y)), y] = 1
         return one_hot, y.astype(np.intp, copy=False)
-
-    def _train_epoch(self, X, targets, labels, batch_size, n_steps, shuffle, epoch) -> dict:
-        order = None
-        if batch_size is not None and n_steps > 1 and shuffle:
-            order = self._permutation(len(X))
-        loss_sum = accuracy_sum = regularization = 0.0
-        for step in range(n_steps):
-            if batch_size is None:
-                X_batch, T_batch, L_batch = X, targets, labels
-            else:
-                rows = slice(step * batch_size, (step + 1) * batch_size)
-                if order is None:
-                    X_batch, T_batch, L_batch = X[rows], targets[rows], labels[rows]
-                else:
-                    X_batch, T_batch, L_batch = self._gather(order[rows], X, targets, labels)
-            n = len(X_batch)
-            output = self.forward(X_batch, training=True)
-            data_loss = float(np.add.reduce(self.loss.sample_losses(output, T_batch))) / n
-            if not math.isfinite(data_loss):
-                raise self._diverged(epoch, step, f"the loss became {data_loss}")
-            predictions = self.output_layer_activation.predictions(output)
-            loss_sum += data_loss * n
-            accuracy_sum += self.accuracy.calculate(predictions, L_batch) * n
-            if self._regularized and step == n_steps - 1:
-                regularization = self.loss.regularization_loss()
-            self.backward(output, T_batch)
-            try:
-                self.optimizer.step(self.trainable_layers)
-            except FloatingPointError as error:
-                raise self._diverged(epoch, step, str(error)) from error
-        data_loss = loss_sum / len(X)
-        return {
-            "loss": data_loss + regularization,
-            "accuracy": accuracy_sum / len(X),
-            "data_loss": data_loss,
-            "reg_loss": regularization,
-            "lr": float(self.optimizer.current_learning_rate),
-        }
-
-    def _end_epoch(self, epoch, stats, validation_data, batch_size, checkpoint) -> None:
-        if validation_data is not None:
-            val = self._measure(*validation_data, batch_size)
-            stats["val_loss"], stats["val_accuracy"] = val["loss"], val["accuracy"]
-        self.epoch = epoch
-        for key, value in stats.items():
-            self.history.setdefault(key, []).append(value)
-        if checkpoint is not None:
-            self.save_checkpoint(checkpoint)
-
-    def _diverged(self, epoch: int, step: int, what: str) -> TrainingDiverged:
-        return TrainingDiverged(
-            f"training diverged at epoch {epoch}, step {step + 1}: {what}. Try a lower "
-            f"learning rate (now {self.optimizer.current_learning_rate:g}). The parameters are "
-            "those before that step."
-        )
-
-    @contextlib.contextmanager
-    def _reusing_buffers(self):
-        """While training, results go into arrays reused every step; never outside it."""
-        parts = [*self.layers, self.loss, self.accuracy, self]
-        if self.fused_loss is not None:
-            parts.append(self.fused_loss)
-        for part in parts:
-            part.reuse_buffers = True
-        # Nothing upstream of the first layer needs its ∂L/∂inputs.
-        self.layers[0].compute_dinputs = False
-        try:
-            yield
-        finally:
-            for part in parts:
-                part.reuse_buffers = False
-            self.layers[0].compute_dinputs = True
-
-    def _gather(self, rows, *arrays):
-        """The ``rows`` of each array, copied into batch arrays reused every step."""
-        return [np.take(array, rows, axis=0,
-                        out=self._buffer(f"batch{i}", (len(rows), *array.shape[1:]),
-                                         array.dtype))
-                for i, array in enumerate(arrays)]
-
-    def _permutation(self, n: int) -> np.ndarray:
-        if self.rng is None:
-            return np.random.permutation(n)
-        return self.rng.permutation(n)
-
-    def _data_loss(self, output, y) -> float:
-        return self.loss.calculate(output, y)
-
-    def _summary_line(self, epoch: int, stats: dict) -> str:
-        return (f"epoch: {epoch}, acc: {stats['accuracy']:.3f}, loss: {stats['loss']:.3f} "
-                f"(data_loss: {stats['data_loss']:.3f}, reg_loss: {stats['reg_loss']:.3f}), "
-                f"lr: {stats['lr']}")
 
     # -- inference --------------------------------------------------------------------------
 
     def evaluate(self, X, y, batch_size: int | None = None, verbose: bool = True) -> dict:
-        """Mean data loss and accuracy on ``X``, ``y`` (no dropout); prints the book's line."""
+        """Mean data loss and accuracy on ``X``, ``y`` (no dropout); prints the book's line.
+
+        The figures are means over samples, batch by batch as the book's
+        ``calculate_accumulated``: the same whatever ``batch_size``.
+        """
         if not self._finalized:
             self.finalize()
         X, y = self._check_data(X, y, "X", "y")
         batch_size = self._check_batch_size(batch_size)
         self.accuracy.init(y)
-        result = self._measure(X, y, batch_size)
+        self.loss.new_pass()
+        self.accuracy.new_pass()
+        for rows in _batches(len(X), batch_size):
+            output = self.forward(X[rows], training=False)
+            self.loss.calculate(output, y[rows])
+            predictions = self.output_layer_activation.predictions(output)
+            self.accuracy.calculate(predictions, y[rows])
+        result = {"loss": self.loss.calculate_accumulated(),
+                  "accuracy": self.accuracy.calculate_accumulated()}
         if verbose:
             print(f"validation, acc: {result['accuracy']:.3f}, loss: {result['loss']:.3f}")
         return result
-
-    def _measure(self, X, y, batch_size) -> dict:
-        """Mean data loss and accuracy of checked data, batch by batch."""
-        loss_sum = accuracy_sum = 0.0
-        for rows in _batches(len(X), batch_size):
-            output = self.forward(X[rows], training=False)
-            n = len(output)
-            loss_sum += self._data_loss(output, y[rows]) * n
-            predictions = self.output_layer_activation.predictions(output)
-            accuracy_sum += self.accuracy.calculate(predictions, y[rows]) * n
-        return {"loss": loss_sum / len(X), "accuracy": accuracy_sum / len(X)}
 
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
         """Outputs of the last layer for ``X`` (n_samples, n_features), without dropout."""
@@ -358,7 +266,10 @@ class Model(Buffered):
                 for layer in self.layers if layer.params]
 
     def set_parameters(self, parameters) -> None:
-        """Copy ``parameters`` (as ``get_parameters`` returns them) into the layers."""
+        """Copy ``parameters`` (as ``get_parameters`` returns them) into the layers.
+
+        Every array is checked (count, shape, finite, representable) before any is written.
+        """
         trainable = [layer for layer in self.layers if layer.params]
         parameters = list(parameters)
         if len(parameters) != len(trainable):
@@ -372,11 +283,12 @@ class Model(Buffered):
                                  f"{len(layer.params)} arrays {layer.params}; got {len(values)}")
             for name, value in zip(layer.params, values, strict=True):
                 current = getattr(layer, name)
-                value = np.asarray(value)
+                where = f"parameters[{index}] {name} for {layer!r}"
+                value = _checks.as_float_array(where, value, ndim=None)
                 if value.shape != current.shape:
-                    raise ValueError(f"parameters[{index}] {name} for {layer!r} must have shape "
-                                     f"{current.shape}; got {value.shape}")
-                checked.append((current, value))
+                    raise ValueError(f"{where} must have shape {current.shape}; "
+                                     f"got {value.shape}")
+                checked.append((current, _checks.check_dtype_range(where, value, current.dtype)))
         for current, value in checked:
             current[...] = value
 
@@ -422,7 +334,7 @@ class Model(Buffered):
         if n_inputs is not None and X.shape[1] != n_inputs:
             raise ValueError(f"{name} must have {n_inputs} features (columns) for {first!r}; "
                              f"got shape {X.shape}")
-        return X.astype(self.dtype, copy=False)
+        return _checks.check_dtype_range(name, X, self.dtype).astype(self.dtype, copy=False)
 
     def _check_data(self, X, y, x_name: str, y_name: str):
         X = self._check_X(X, x_name)
@@ -436,10 +348,12 @@ class Model(Buffered):
             y_array = _checks.check_labels(y_name, y_array, len(X), n_outputs)
         elif self.loss is not None:
             y_array = _checks.check_targets(y_name, y_array, (len(X), n_outputs))
+            y_array = _checks.check_dtype_range(y_name, y_array, self.dtype)
             y_array = y_array.astype(self.dtype, copy=False)
         return X, y_array
 
     def _check_validation(self, validation_data):
+        """Validation data, checked exactly like training data."""
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("validation_data must be a tuple (X_val, y_val); "
                             f"got {_checks.describe(validation_data)}")

@@ -2,7 +2,9 @@
 
 An optimizer sees only ``(layer, name)`` pairs — a layer's ``params`` and the
 matching ``"d" + name`` gradients — never layer types. Per-parameter state
-(momentums, caches) is kept in ``self.state[layer][name]``.
+(momentums, caches) is kept in ``self.state[layer][name]``, and also where the
+book keeps it: ``layer.weight_momentums``, ``layer.weight_cache``,
+``layer.bias_momentums``, ``layer.bias_cache`` are the same arrays.
 
 The book's call sequence is kept::
 
@@ -10,20 +12,21 @@ The book's call sequence is kept::
     optimizer.update_params(layer)     # for each trainable layer
     optimizer.post_update_params()     # iterations += 1
 
-``step(layers)`` does all three, and faster: on its first call it moves every
-parameter of those layers into one flat array (the layers keep views into it),
-so the update is a handful of in-place NumPy operations over all parameters at
-once, taken a cache-sized chunk at a time. Updates never allocate.
+``step(layers)`` does all three, and faster and more safely: a layer whose
+parameters lie in one buffer (``Dense`` keeps ``weights`` and ``biases`` that
+way) is updated as one flat array, a cache-sized chunk at a time; updates never
+allocate, parameters are never moved (an array you took from ``layer.weights``
+stays the parameter), and a step that would make a parameter NaN or infinite is
+undone and reported.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 
-from ._checks import check_fraction, check_nonnegative, check_positive
+from ._checks import check_fraction, check_nonnegative, check_positive, describe
 
 # Elements per chunk of the flat update: the chunk of every array the update
 # touches fits in a core's L2 cache, so its ~12 passes read main memory once.
@@ -41,8 +44,9 @@ class Optimizer:
         self.decay = check_nonnegative("decay", decay)
         self.current_learning_rate = self.learning_rate
         self.iterations = 0
-        self.state: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._flat: _FlatParameters | None = None
+        self.state: dict = {}  # {layer: {name: {slot: array}}}
+        self._groups: _Groups | None = None
+        self._scratch: dict = {}
 
     def pre_update_params(self) -> None:
         """Decay the learning rate: lr / (1 + decay · iterations)."""
@@ -50,37 +54,11 @@ class Optimizer:
             self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
 
     def update_params(self, layer) -> None:
-        """Update every parameter listed in ``layer.params`` from its gradient."""
+        """Update every parameter listed in ``layer.params`` from its gradient (the book's call)."""
         for name in layer.params:
-            self._update(getattr(layer, name), getattr(layer, "d" + name),
-                         self._slots(layer, name))
-
-    def _slots(self, layer, name: str) -> dict[str, np.ndarray]:
-        slots = self.state.setdefault(layer, {}).setdefault(name, {})
-        # Missing on first use, and in state the flat update made (its chunks share one
-        # scratch). One scratch array per parameter keeps this update allocation-free.
-        if "scratch" not in slots:
-            for slot in (*self.slots, "scratch"):
-                if slot not in slots:
-                    slots[slot] = np.zeros_like(getattr(layer, name))
-        return slots
-
-    def get_state(self, layer, name: str) -> dict[str, np.ndarray]:
-        """The state arrays kept for ``layer``'s parameter ``name`` (empty before a step)."""
-        slots = self.state.get(layer, {}).get(name, {})
-        return {slot: slots[slot] for slot in self.slots if slot in slots}
-
-    def set_state(self, layer, name: str, arrays: dict[str, np.ndarray]) -> None:
-        """Restore state saved with ``get_state`` (used when loading a checkpoint)."""
-        param = getattr(layer, name)
-        for slot in self.slots:
-            value = arrays.get(slot)
-            if value is None or value.shape != param.shape:
-                raise ValueError(f"{self!r} state {slot!r} for {layer!r}.{name} must have shape "
-                                 f"{param.shape}")
-        slots = self._slots(layer, name)
-        for slot in self.slots:
-            slots[slot][...] = arrays[slot]
+            param = getattr(layer, name)
+            self._update(param, getattr(layer, "d" + name), self._state_of(layer, name),
+                         self.scratch(param.size, param.dtype).reshape(param.shape))
 
     def post_update_params(self) -> None:
         """Count the step (Adam's bias correction and the decay use it)."""
@@ -89,32 +67,96 @@ class Optimizer:
     def step(self, layers) -> None:
         """One whole step over ``layers``: decay, update every parameter, count the step.
 
-        Raises ``FloatingPointError``, changing nothing, if a gradient holds NaN or inf.
+        Raises ``FloatingPointError`` if a gradient holds NaN or infinity (nothing
+        changes), or if the update would make a parameter NaN or infinite: then every
+        parameter is put back as it was before the step.
         """
-        if self._flat is None or not self._flat.holds(layers):
-            self._flat = _FlatParameters.pack(self, layers)
-        trainable = [layer for layer in layers if layer.params]
-        if self._flat is None:  # parameters of different dtypes: one update each
-            gradients = [getattr(layer, "d" + name) for layer in trainable for name in layer.params]
-        else:
-            self._flat.gather_gradients()
-            gradients = [self._flat.grads]
-        # The squared norm ‖g‖² is one fast BLAS pass, and NaN or infinite if any element
-        # is (or if the norm overflows, which is divergence as well).
-        for gradient in gradients:
-            if not math.isfinite(np.vdot(gradient, gradient)):
+        if self._groups is None or not self._groups.holds(layers):
+            self._groups = _Groups(self, layers)
+        groups = self._groups.groups
+        for group in groups:
+            group.gather_gradients()
+            # ‖g‖² is one fast BLAS pass, and NaN or infinite if any element is (or if the
+            # norm overflows, which is divergence as well).
+            if not math.isfinite(np.vdot(group.grads, group.grads)):
                 raise FloatingPointError("a gradient holds NaN or infinite values")
         self.pre_update_params()
-        if self._flat is None:
-            for layer in trainable:
-                self.update_params(layer)
-        else:
-            for param, grad, slots in self._flat.chunks:
-                self._update(param, grad, slots)
+        done = []
+        for group in groups:
+            for chunk in group.chunks:
+                done.append(chunk)
+                if not self._update_chunk(*chunk):
+                    for param, _, _, backup in done:
+                        np.copyto(param, backup)
+                    raise FloatingPointError("the update would make parameters NaN or "
+                                             "infinite; they are as they were before this step")
         self.post_update_params()
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict) -> None:
+    def _update_chunk(self, param, grad, state, backup) -> bool:
+        """Update one chunk, keeping its old values in ``backup``; whether it stayed finite."""
+        np.copyto(backup, param)
+        self._update(param, grad, state,
+                     self.scratch(param.size, param.dtype).reshape(param.shape))
+        # max and min are NaN or ±inf exactly when some element is: an exact check
+        # that allocates nothing, on a chunk still in cache.
+        return math.isfinite(np.maximum.reduce(param, axis=None)) and math.isfinite(
+            np.minimum.reduce(param, axis=None))
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, tmp: np.ndarray):
+        """Update ``param`` in place from ``grad`` and its ``state``; ``tmp`` is scratch."""
         raise NotImplementedError
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _state_of(self, layer, name: str) -> dict[str, np.ndarray]:
+        """The state arrays of ``layer``'s parameter ``name``, zeros on first use."""
+        state = self.state.setdefault(layer, {}).setdefault(name, {})
+        param = getattr(layer, name)
+        for slot in self.slots:
+            if slot not in state or state[slot].shape != param.shape:
+                self._keep_state(layer, name, slot, np.zeros_like(param))
+        return state
+
+    def _keep_state(self, layer, name: str, slot: str, array: np.ndarray) -> None:
+        """Store a state array here and where the book keeps it (``layer.weight_cache``)."""
+        self.state.setdefault(layer, {}).setdefault(name, {})[slot] = array
+        setattr(layer, book_state_name(name, slot), array)
+
+    def get_state(self, layer, name: str) -> dict[str, np.ndarray]:
+        """The state arrays kept for ``layer``'s parameter ``name`` (empty before a step)."""
+        state = self.state.get(layer, {}).get(name, {})
+        return {slot: state[slot] for slot in self.slots if slot in state}
+
+    def set_state(self, layer, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Restore state saved with ``get_state`` (used when loading a checkpoint).
+
+        Every array is checked before anything is written.
+        """
+        param = getattr(layer, name)
+        checked = {}
+        for slot in self.slots:
+            value = arrays.get(slot) if isinstance(arrays, dict) else None
+            value = None if value is None else np.asarray(value)
+            if value is None or value.shape != param.shape or value.dtype.kind not in "fiu":
+                raise ValueError(f"{self!r} state {slot!r} for {layer!r}.{name} must be a "
+                                 f"numeric array of shape {param.shape}; got {describe(value)}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"{self!r} state {slot!r} for {layer!r}.{name} must be finite")
+            checked[slot] = value
+        state = self._state_of(layer, name)
+        for slot, value in checked.items():
+            state[slot][...] = value
+
+    def scratch(self, size: int, dtype) -> np.ndarray:
+        """A reusable 1-D work array of ``size`` elements (contents undefined)."""
+        buffer = self._scratch.get(np.dtype(dtype))
+        if buffer is None or buffer.size < size:
+            buffer = self._scratch[np.dtype(dtype)] = np.empty(max(size, 1), dtype)
+        return buffer[:size]
+
+    def __getstate__(self) -> dict:
+        # The packing and the scratch are rebuilt on the next step; the state is kept.
+        return {**self.__dict__, "_groups": None, "_scratch": {}}
 
     def config(self) -> dict:
         return {"learning_rate": self.learning_rate, "decay": self.decay}
@@ -122,6 +164,11 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def book_state_name(name: str, slot: str) -> str:
+    """Where the book keeps a state array: ``("weights", "cache")`` → ``"weight_cache"``."""
+    return {"weights": "weight", "biases": "bias"}.get(name, name) + "_" + slot
 
 
 class SGD(Optimizer):
@@ -137,11 +184,11 @@ class SGD(Optimizer):
         super().__init__(learning_rate, decay)
         self.momentum = check_fraction("momentum", momentum)
 
-    def _update(self, param, grad, slots):
-        step = slots["scratch"]
+    def _update(self, param, grad, state, tmp):
+        step = tmp
         np.multiply(grad, -self.current_learning_rate, out=step)
         if self.momentum:
-            u = slots["momentums"]
+            u = state["momentums"]
             u *= self.momentum
             u += step
             step = u
@@ -160,8 +207,8 @@ class Adagrad(Optimizer):
         super().__init__(learning_rate, decay)
         self.epsilon = check_positive("epsilon", epsilon)
 
-    def _update(self, param, grad, slots):
-        cache, tmp = slots["cache"], slots["scratch"]
+    def _update(self, param, grad, state, tmp):
+        cache = state["cache"]
         np.multiply(grad, grad, out=tmp)
         cache += tmp
         _apply_scaled_step(param, grad, cache, self.epsilon, self.current_learning_rate, tmp)
@@ -186,8 +233,8 @@ class RMSprop(Optimizer):
         self.epsilon = check_positive("epsilon", epsilon)
         self.rho = check_fraction("rho", rho)
 
-    def _update(self, param, grad, slots):
-        cache, tmp = slots["cache"], slots["scratch"]
+    def _update(self, param, grad, state, tmp):
+        cache = state["cache"]
         np.multiply(grad, grad, out=tmp)
         # cache ← ρ·cache + (1 − ρ)·g², written as ρ·(cache − g²) + g² to need no temporary.
         cache -= tmp
@@ -211,13 +258,10 @@ def _apply_scaled_step(param, grad, cache, epsilon, learning_rate, tmp) -> None:
 class Adam(Optimizer):
     """Adaptive moments with bias correction.
 
-    m ← β₁·m + (1 − β₁)·g and v ← β₂·v + (1 − β₂)·g² (running mean of g and g²);
+    m ← β₁·m + (1 − β₁)·g and v ← β₂·v + (1 − β₂)·g² (running means of g and g²);
     m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ) undo their bias towards zero early on;
-    p ← p − lr·m̂ / (√v̂ + ε), with t = iterations + 1.
-
-    The state arrays hold M = m/(1 − β₁) and V = v/(1 − β₂), whose updates
-    M ← β₁·M + g and V ← β₂·V + g² take one pass fewer each; the constant
-    factors move into the step's scalars. ``get_state`` returns M and V as kept.
+    p ← p − lr·m̂ / (√v̂ + ε), with t = iterations + 1. The state holds m and v
+    themselves (``layer.weight_momentums``, ``layer.weight_cache``), as in the book.
     """
 
     slots = ("momentums", "cache")
@@ -235,25 +279,26 @@ class Adam(Optimizer):
         self.beta_1 = check_fraction("beta_1", beta_1)
         self.beta_2 = check_fraction("beta_2", beta_2)
 
-    def _update(self, param, grad, slots):
-        M, V, tmp = slots["momentums"], slots["cache"], slots["scratch"]
+    def _update(self, param, grad, state, tmp):
+        m, v = state["momentums"], state["cache"]
         t = self.iterations + 1
-        # M ← β₁·M + g and V ← β₂·V + g²: m and v without their constant factors.
-        M *= self.beta_1
-        M += grad
+        # m ← β₁·m + (1 − β₁)·g
+        m *= self.beta_1
+        np.multiply(grad, 1 - self.beta_1, out=tmp)
+        m += tmp
+        # v ← β₂·v + (1 − β₂)·g²
+        v *= self.beta_2
         np.multiply(grad, grad, out=tmp)
-        V *= self.beta_2
-        V += tmp
-        # With m = (1 − β₁)·M, c₁ = 1 − β₁ᵗ, √v̂ = √((1 − β₂)·V)/c₂ and c₂ = √(1 − β₂ᵗ),
-        # the step lr·m̂/(√v̂ + ε) is exactly k·M/(√V + ε′) with the scalars
-        # k = lr·(1 − β₁)·c₂/(c₁·√(1 − β₂)) and ε′ = ε·c₂/√(1 − β₂).
+        tmp *= 1 - self.beta_2
+        v += tmp
+        # lr·m̂/(√v̂ + ε) with m̂ = m/c₁, √v̂ = √v/c₂ (c₁ = 1 − β₁ᵗ, c₂ = √(1 − β₂ᵗ)) is
+        # exactly k·m/(√v + ε·c₂) with the scalar k = lr·c₂/c₁: two passes fewer.
         c1 = 1 - self.beta_1**t
         c2 = math.sqrt(1 - self.beta_2**t)
-        root = math.sqrt(1 - self.beta_2)
-        np.sqrt(V, out=tmp)
-        tmp += self.epsilon * c2 / root
-        np.divide(M, tmp, out=tmp)
-        tmp *= self.current_learning_rate * (1 - self.beta_1) * c2 / (c1 * root)
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon * c2
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.current_learning_rate * c2 / c1
         param -= tmp
 
     def config(self) -> dict:
@@ -265,74 +310,98 @@ class Adam(Optimizer):
         }
 
 
-class _FlatParameters:
-    """Every parameter of some layers in one contiguous array, and likewise their
-    gradients and the optimizer's state; the layers' attributes become views into
-    them. ``chunks`` cuts all of it into cache-sized pieces for the update.
+class _Group:
+    """Parameters updated together: one layer's ``parameter_buffer`` (``Dense`` keeps
+    ``weights`` and ``biases`` in one), or a single parameter array.
+
+    The gradients, state and backup are arrays of the same layout, and the layer's
+    gradient and state attributes become views into them. A flat buffer is cut into
+    cache-sized ``chunks``; the parameters themselves are never moved.
     """
 
-    def __init__(self, source, layers, entries, params, grads, slots):
-        self.source = source  # the list step() was given, to recognise it cheaply
-        self.layers = layers
-        self.entries = entries  # (layer, name, parameter view, gradient view)
-        self.params, self.grads, self.slots = params, grads, slots
-        # Every chunk shares one chunk-sized scratch array: it stays in cache from one
-        # chunk to the next, where a full-sized one would stream through memory.
-        scratch = np.empty(min(CHUNK, len(params)), params.dtype)
-        self.chunks = []
-        for i in range(0, len(params), CHUNK):
-            part = slice(i, i + CHUNK)
-            chunk_slots = {slot: array[part] for slot, array in slots.items()}
-            chunk_slots["scratch"] = scratch[:len(params[part])]
-            self.chunks.append((params[part], grads[part], chunk_slots))
-
-    @classmethod
-    def pack(cls, optimizer: Optimizer, source) -> _FlatParameters | None:
-        layers = [layer for layer in source if layer.params]
-        pairs = [(layer, name) for layer in layers for name in layer.params]
-        arrays = [getattr(layer, name) for layer, name in pairs]
-        if not arrays or len({a.dtype for a in arrays}) != 1:
-            return None
-        dtype = arrays[0].dtype
-        total = sum(a.size for a in arrays)
-        params, grads = np.empty(total, dtype), np.zeros(total, dtype)
+    def __init__(self, optimizer: Optimizer, layer, names: tuple[str, ...], params: np.ndarray):
+        self.layer, self.params = layer, params
+        self.grads = np.zeros_like(params)
         # np.full writes every page now. np.zeros would map them lazily, and the first
         # update, which reads each page before writing it, would fault every page twice.
-        slots = {slot: np.full(total, 0, dtype) for slot in optimizer.slots}
-        entries, start = [], 0
-        for (layer, name), array in zip(pairs, arrays, strict=True):
-            part = slice(start, start + array.size)
-            start += array.size
-            view = params[part].reshape(array.shape)
-            view[...] = array
-            grad_view = grads[part].reshape(array.shape)
+        flat_state = {slot: np.full(params.shape, 0, params.dtype) for slot in optimizer.slots}
+        self.backup = np.empty_like(params)
+        self.views = []  # (name, parameter, gradient view)
+        start = 0
+        for name in names:
+            param = getattr(layer, name)
+            if param is params:
+                part = ...
+            else:
+                part = slice(start, start + param.size)
+                start += param.size
+            grad_view = self.grads[part].reshape(param.shape)
             grad = getattr(layer, "d" + name, None)
-            if isinstance(grad, np.ndarray) and grad.shape == array.shape:
+            if isinstance(grad, np.ndarray) and grad.shape == param.shape:
                 grad_view[...] = grad
             old = optimizer.state.get(layer, {}).get(name, {})
-            new = {slot: flat[part].reshape(array.shape) for slot, flat in slots.items()}
-            for slot in optimizer.slots:  # carry over state from update_params/set_state
-                if slot in old:
-                    new[slot][...] = old[slot]
-            optimizer.state.setdefault(layer, {})[name] = new
-            setattr(layer, name, view)
+            for slot, flat in flat_state.items():
+                view = flat[part].reshape(param.shape)
+                if slot in old and old[slot].shape == param.shape:
+                    view[...] = old[slot]  # carry over state from update_params/set_state
+                optimizer._keep_state(layer, name, slot, view)
             setattr(layer, "d" + name, grad_view)
-            entries.append((layer, name, view, grad_view))
-        return cls(source, layers, entries, params, grads, slots)
+            self.views.append((name, param, grad_view))
+        arrays = (params, self.grads, flat_state, self.backup)
+        if params.ndim != 1:  # a single parameter: one chunk
+            self.chunks = [arrays]
+            return
+        self.chunks = [
+            (params[i:i + CHUNK], self.grads[i:i + CHUNK],
+             {slot: flat[i:i + CHUNK] for slot, flat in flat_state.items()},
+             self.backup[i:i + CHUNK])
+            for i in range(0, params.size, CHUNK)]
 
-    def holds(self, layers) -> bool:
-        """Still the same layers, each parameter still the view into the flat array?"""
-        # Layers define no __eq__: the list comparison compares identities.
-        if layers is not self.source and [lay for lay in layers if lay.params] != self.layers:
-            return False
-        for layer, name, view, _ in self.entries:
-            if getattr(layer, name) is not view:
-                return False
-        return True
+    def holds(self) -> bool:
+        """Each parameter is still the array this group was built on."""
+        return all(getattr(self.layer, name) is param for name, param, _ in self.views)
 
     def gather_gradients(self) -> None:
         """Copy in any gradient a layer wrote to a new array rather than into its view."""
-        for layer, name, _, grad_view in self.entries:
-            grad = getattr(layer, "d" + name)
+        for name, _, grad_view in self.views:
+            grad = getattr(self.layer, "d" + name)
             if grad is not grad_view:
                 np.copyto(grad_view, grad)
+
+
+class _Groups:
+    """The groups for one list of layers, rebuilt when a layer or a parameter changes."""
+
+    def __init__(self, optimizer: Optimizer, layers):
+        self.source = layers
+        self.layers = [layer for layer in layers if layer.params]
+        self.groups = []
+        for layer in self.layers:
+            buffer = _one_buffer(layer)
+            if buffer is not None:
+                self.groups.append(_Group(optimizer, layer, layer.params, buffer))
+            else:
+                for name in layer.params:
+                    self.groups.append(_Group(optimizer, layer, (name,), getattr(layer, name)))
+
+    def holds(self, layers) -> bool:
+        # Layers define no __eq__: the list comparison compares identities.
+        if layers is not self.source and [lay for lay in layers if lay.params] != self.layers:
+            return False
+        return all(group.holds() for group in self.groups)
+
+
+def _one_buffer(layer) -> np.ndarray | None:
+    """``layer.parameter_buffer`` if the parameters are its consecutive views, in order."""
+    buffer = getattr(layer, "parameter_buffer", None)
+    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1:
+        return None
+    address, offset = buffer.__array_interface__["data"][0], 0
+    for name in layer.params:
+        param = getattr(layer, name)
+        if (not isinstance(param, np.ndarray) or param.dtype != buffer.dtype
+                or not param.flags.c_contiguous
+                or param.__array_interface__["data"][0] != address + offset * buffer.itemsize):
+            return None
+        offset += param.size
+    return buffer if offset == buffer.size else None
