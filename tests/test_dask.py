@@ -1,5 +1,8 @@
 """A hyper-parameter sweep on a Dask cluster gives exactly the serial sweep's results."""
 
+import runpy
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
@@ -11,6 +14,8 @@ from chainrule.sklearn import ChainruleClassifier
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 GRID = {"chainruleclassifier__hidden_layer_sizes": [(8,), (32,)],
         "chainruleclassifier__alpha": [1e-4, 1.0],
@@ -24,13 +29,19 @@ def search():
     return GridSearchCV(pipeline, GRID, cv=folds)
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes with one thread each, on this machine only."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        yield cluster
+
+
 @pytest.mark.cluster
-def test_grid_search_on_a_local_cluster_equals_the_serial_run():
+def test_grid_search_on_a_local_cluster_equals_the_serial_run(cluster):
     X, y = load_breast_cancer(return_X_y=True)
     serial = search().fit(X, y)
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                 host="127.0.0.1", dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
         distributed.get_task_stream(client) as tasks,
         joblib.parallel_config(backend="dask"),
@@ -46,3 +57,13 @@ def test_grid_search_on_a_local_cluster_equals_the_serial_run():
                                       err_msg=key)
     assert serial.best_score_ > 0.95
     np.testing.assert_array_equal(remote.predict(X), serial.predict(X))
+
+
+@pytest.mark.cluster
+def test_sweep_example_runs_on_an_existing_scheduler(cluster, capsys):
+    example = runpy.run_path(str(EXAMPLES / "sweep_dask.py"))
+    result = example["main"](scheduler=cluster.scheduler_address, quick=True)
+    assert result["workers"] == 2
+    assert result["best_params"] == {"chainruleclassifier__learning_rate": 1e-2}
+    assert result["test_accuracy"] > 0.9
+    assert "2 candidates × 3 folds on 2 workers" in capsys.readouterr().out
