@@ -298,3 +298,40 @@ def test_early_stopping_with_partial_fit_is_refused():
     X, y = blobs(n=20)
     with pytest.raises(ValueError, match="early_stopping"):
         ChainruleClassifier(early_stopping=True).partial_fit(X, y, classes=["a", "b", "c"])
+
+
+OPTIMIZERS = {"sgd": lambda: cr.SGD(0.1, momentum=0.9), "adagrad": lambda: cr.Adagrad(0.1),
+              "rmsprop": lambda: cr.RMSprop(0.01), "adam": lambda: cr.Adam(0.01)}
+LOSSES = {"cce": cr.CategoricalCrossentropy, "bce": cr.BinaryCrossentropy,
+          "mse": cr.MeanSquaredError, "mae": cr.MeanAbsoluteError}
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_every_layer_loss_and_optimizer_pickles_mid_training(optimizer, loss):
+    """joblib pickles what it sends to a worker: a model mid-training must come back able
+    to continue exactly as the original does (parameters, optimizer state, generators)."""
+    optimizer, loss = OPTIMIZERS[optimizer](), LOSSES[loss]()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4))
+    head = {"CategoricalCrossentropy": cr.Softmax, "BinaryCrossentropy": cr.Sigmoid}.get(
+        type(loss).__name__, cr.Linear)()
+    if isinstance(loss, cr.CategoricalCrossentropy):
+        y = rng.integers(0, 3, 64)
+    elif isinstance(loss, cr.BinaryCrossentropy):
+        y = rng.integers(0, 2, (64, 3))
+    else:
+        y = rng.normal(size=(64, 3))
+    model = cr.Model([cr.Dense(4, 8, rng=rng), cr.ReLU(), cr.Dense(8, 8, rng=rng),
+                      cr.LeakyReLU(0.1), cr.Dropout(0.2, rng=1), cr.Dense(8, 8, rng=rng),
+                      cr.Tanh(), cr.Dense(8, 8, rng=rng), cr.Sigmoid(), cr.Dense(8, 3, rng=rng),
+                      head])
+    model.set(loss=loss, optimizer=optimizer)
+    model.train(X, y, epochs=2, batch_size=16, print_every=None, progress=False, rng=2)
+    copy = pickle.loads(pickle.dumps(model))
+    for each in (model, copy):
+        each.train(X, y, epochs=2, batch_size=16, print_every=None, progress=False)
+    assert copy.history == model.history and len(model.history["loss"]) == 4
+    for ours, theirs in zip(copy.get_parameters(), model.get_parameters(), strict=True):
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
