@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks
+from . import _checks, checkpoints
 from ._random import as_generator
 from .callbacks import Callback, overrides
 from .losses import CategoricalCrossentropy
@@ -93,11 +93,11 @@ def _plan(model, X, y, epochs, batch_size, validation_data, print_every, shuffle
     validation = None
     if validation_data is not None:
         validation = model._check_validation(validation_data)
-    resume = _resume_source(model, checkpoint)
+    resume = checkpoints.resume_source(model, checkpoint)
     signature = {"batch_size": batch_size, "n_samples": len(X), "n_features": X.shape[1],
                  "shuffle": bool(shuffle), "validation_split": validation_split}
     if resume is not None:
-        _check_signature(resume, signature, checkpoint)
+        checkpoints.check_signature(resume, signature, checkpoint)
         state = resume.training_state or {}
         split_seed = state.get("split_seed")
     else:
@@ -145,54 +145,6 @@ def _check_checkpoint_path(checkpoint) -> str | None:
     return path
 
 
-def _resume_source(model, checkpoint):
-    """The model to continue from: this one if loaded from a checkpoint, or the file's.
-
-    An existing checkpoint file resumes the run when it is ahead of this model (the
-    same script run again after a crash); when this model is as far or further (it
-    wrote the file itself), training goes on and overwrites it. A file that holds
-    another model, or no checkpoint at all, is refused and left alone.
-    """
-    if model.resume_from_checkpoint:
-        return model
-    if checkpoint is None or not os.path.exists(checkpoint):
-        return None
-    from .model import Model  # the Model class builds models from files
-
-    saved = Model.load(checkpoint)
-    if not saved.resume_from_checkpoint:
-        raise ValueError(f"checkpoint {checkpoint!r} exists and is a saved model, not a "
-                         "checkpoint; refusing to overwrite it")
-    _check_same_model(model, saved, checkpoint)
-    return saved if saved.epoch > model.epoch else None
-
-
-def _check_same_model(model, saved, checkpoint) -> None:
-    pairs = [("layers", model.layers, saved.layers), ("loss", [model.loss], [saved.loss]),
-             ("optimizer", [model.optimizer], [saved.optimizer])]
-    for what, ours, theirs in pairs:
-        if len(ours) != len(theirs) or not all(map(_same_kind, ours, theirs)):
-            raise ValueError(f"checkpoint {checkpoint!r} holds another model ({what}: the file "
-                             f"has {theirs}, this model {ours}); refusing to resume from or "
-                             "overwrite it — give another checkpoint path")
-
-
-def _same_kind(a, b) -> bool:
-    """The same class (or a book subclass of it) with the same hyper-parameters."""
-    related = isinstance(a, type(b)) or isinstance(b, type(a))
-    return related and a.config() == b.config()
-
-
-def _check_signature(resume, signature: dict, checkpoint) -> None:
-    saved = resume.training_state or {}
-    for key in ("batch_size", "n_samples", "n_features", "shuffle", "validation_split"):
-        if key in saved and saved[key] != signature[key]:
-            where = f"checkpoint {checkpoint!r}" if checkpoint else "the loaded checkpoint"
-            raise ValueError(f"{where} was trained with {key}={saved[key]!r}; this call has "
-                             f"{key}={signature[key]!r}. Resuming exactly needs the same data and "
-                             "batches: pass the original arguments, or start a new checkpoint")
-
-
 def _draw_seed(generator) -> int:
     if generator is None:
         return np.random.randint(2**31)
@@ -226,7 +178,7 @@ def _start(model, plan: Plan) -> None:
     """Apply the plan to the model: the first change ``train`` makes."""
     source = plan.resume
     if source is not None and source is not model:
-        _copy_training_state(source, model)
+        checkpoints.copy_training_state(source, model)
     if source is not None:
         # The checkpoint's random streams take precedence over rng=: exact resumption.
         if model.global_random_state is not None:
@@ -236,39 +188,11 @@ def _start(model, plan: Plan) -> None:
         model.rng = plan.rng
     model.resume_from_checkpoint = False
     model.stop_training = False
-    callback_states = (model.training_state or {}).get("callbacks") if source else None
-    for i, callback in enumerate(plan.callbacks):
+    for callback in plan.callbacks:
         callback.set_model(model)
-        if callback_states and i < len(callback_states) \
-                and callback_states[i].get("class") == type(callback).__name__:
-            state = dict(callback_states[i].get("state", {}))
-            arrays = {key.split("/", 2)[2]: value for key, value in model.training_arrays.items()
-                      if key.startswith(f"callbacks/{i}/")}
-            if arrays:
-                state["arrays"] = arrays
-            callback.set_state(state)
+    if source is not None:
+        checkpoints.restore_callbacks(model, plan.callbacks)
     model.training_state = dict(plan.signature)
-
-
-def _copy_training_state(source, model) -> None:
-    """Continue ``model`` from the checkpoint ``source`` (same architecture, checked)."""
-    model.set_parameters(source.get_parameters())
-    optimizer, saved = model.optimizer, source.optimizer
-    for ours, theirs in zip(model.layers, source.layers, strict=True):
-        for name in ours.params:
-            state = saved.get_state(theirs, name)
-            if state:
-                optimizer.set_state(ours, name, state)
-    optimizer.iterations = saved.iterations
-    optimizer.current_learning_rate = saved.current_learning_rate
-    model.epoch, model.history = source.epoch, {k: list(v) for k, v in source.history.items()}
-    model.rng = source.rng
-    for ours, theirs in zip(model.layers, source.layers, strict=True):
-        if hasattr(theirs, "rng"):
-            ours.rng = theirs.rng
-    model.global_random_state = source.global_random_state
-    model.training_state = source.training_state
-    model.training_arrays = dict(source.training_arrays)
 
 
 # -- the loop ------------------------------------------------------------------------------------
@@ -362,7 +286,7 @@ def _end_epoch(model, plan: Plan, epoch: int, stats: dict, reporter) -> None:
     for callback in plan.callbacks:
         callback.on_epoch_end(epoch, dict(stats))
     if plan.checkpoint is not None:
-        _keep_callback_state(model, plan.callbacks)
+        checkpoints.keep_callback_state(model, plan.callbacks)
         model.save_checkpoint(plan.checkpoint)
     if not plan.print_every:
         return
@@ -393,17 +317,6 @@ def _validate(model, plan: Plan, epoch: int) -> tuple[float, float]:
                                f"{loss_sum}. Try a lower learning rate (now "
                                f"{model.optimizer.current_learning_rate:g}).")
     return loss_sum / len(X), matches / labels.size
-
-
-def _keep_callback_state(model, callbacks) -> None:
-    states, arrays = [], {}
-    for i, callback in enumerate(callbacks):
-        state = dict(callback.get_state())
-        for key, value in state.pop("arrays", {}).items():
-            arrays[f"callbacks/{i}/{key}"] = np.asarray(value)
-        states.append({"class": type(callback).__name__, "state": state})
-    model.training_state = {**(model.training_state or {}), "callbacks": states}
-    model.training_arrays = arrays
 
 
 def _line(head: str, accuracy: float, data_loss: float, reg_loss: float, lr: float) -> str:
