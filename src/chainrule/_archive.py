@@ -1,0 +1,263 @@
+"""The ZIP archives that hold model files, read strictly.
+
+chainrule writes its files with :mod:`zipfile`: stored (uncompressed) members
+one after another, then the central directory, then the end record. Reading
+goes through this small parser instead, which accepts that layout and nothing
+looser, so that reading a file never costs more than the file's own size:
+
+* the file is a regular file (not a FIFO or a device), starts with a local
+  header and ends with the end record (no comment, nothing appended);
+* every member is stored, unencrypted, without a data descriptor, with no
+  extra field but ZIP64's, and its local header repeats its central entry
+  (name, flags, CRC and sizes);
+* the members tile the archive: the first starts at byte 0, each one where the
+  previous one ends, and the last ends where the central directory begins. No
+  member overlaps another or reaches outside the file, so all members together
+  hold fewer bytes than the file.
+
+Each check reads a fixed number of bytes (the central directory is bounded by
+the member limit), so a file is refused before any member's data is read. A
+member's data is checked against its CRC-32 when it is read.
+"""
+
+from __future__ import annotations
+
+import binascii
+import errno
+import os
+import stat
+import struct
+from typing import NamedTuple
+
+MAX_MEMBERS = 10_000
+MAX_NAME_BYTES = 255
+
+_LOCAL = struct.Struct("<4s5H3L2H")  # local file header: 30 bytes, then name and extra
+_CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory entry: 46 bytes, then name, extra
+_END = struct.Struct("<4s4H2LH")  # end of central directory record: 22 bytes
+_END64 = struct.Struct("<4sQ2H2L4Q")  # ZIP64 end of central directory record: 56 bytes
+_LOCATOR64 = struct.Struct("<4sLQL")  # ZIP64 end locator: 20 bytes, just before the end record
+_UTF8_NAME = 0x800  # the one flag zipfile sets for us: the name is UTF-8 (not ASCII)
+_ZIP64 = 0xFFFFFFFF  # a 32-bit field holding this has its real value in the ZIP64 extra
+_MAX_EXTRA = 4 + 3 * 8  # a ZIP64 extra field with sizes and offset
+
+
+class ModelFileError(ValueError):
+    """A file is not a valid chainrule file: damaged, truncated, foreign or malicious."""
+
+
+class Member(NamedTuple):
+    """Where one member's data lies in the file."""
+
+    name: str
+    start: int
+    size: int
+    crc: int
+
+
+class Archive:
+    """An open archive whose structure has been checked; members are read on demand.
+
+    Use as a context manager: ``with Archive(path) as archive: archive.read(name)``.
+    ``members`` maps each name to its ``Member``, in the order of the file.
+    """
+
+    def __init__(self, path):
+        self._file = _open_regular_file(path)
+        try:
+            self.size = os.fstat(self._file.fileno()).st_size
+            self.members = _check_structure(self._file, self.size)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def read(self, name: str) -> bytearray:
+        """The data of member ``name`` (a writable buffer), after checking its CRC-32."""
+        member = self.members[name]
+        data = bytearray(member.size)
+        self._file.seek(member.start)
+        if self._file.readinto(data) != member.size:
+            raise ModelFileError(f"member {name!r} is truncated")
+        if binascii.crc32(data) != member.crc:
+            raise ModelFileError(f"member {name!r} is damaged (its CRC-32 does not match)")
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _open_regular_file(path):
+    # O_NONBLOCK: opening a FIFO for reading must not wait for a writer to appear.
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        raise ModelFileError("not a chainrule file: not a regular file (a FIFO, a device or "
+                             "a socket)")
+    return os.fdopen(fd, "rb")
+
+
+def _check_structure(f, size: int) -> dict[str, Member]:
+    if size < _LOCAL.size + _CENTRAL.size + _END.size or _read(f, 0, 4) != b"PK\x03\x04":
+        raise ModelFileError("not a chainrule file: it is not a ZIP archive "
+                             "(chainrule never reads pickles)")
+    count, cd_size, cd_offset, cd_end = _end_record(f, size)
+    if not 1 <= count <= MAX_MEMBERS:
+        raise ModelFileError(f"the archive declares {count} members; a chainrule file has "
+                             f"1 to {MAX_MEMBERS}")
+    if cd_offset + cd_size != cd_end:
+        raise ModelFileError(f"the central directory ({cd_size} bytes at {cd_offset}) does not "
+                             f"end where the end record begins ({cd_end})")
+    if not count * _CENTRAL.size <= cd_size <= count * (_CENTRAL.size + MAX_NAME_BYTES
+                                                         + _MAX_EXTRA):
+        raise ModelFileError(f"a central directory of {cd_size} bytes cannot hold "
+                             f"{count} entries")
+    entries = _central_entries(_read(f, cd_offset, cd_size), count)
+    members: dict[str, Member] = {}
+    position = 0
+    for name_bytes, flags, crc, size_, offset in entries:
+        name = _decode_name(name_bytes, flags)
+        if name in members:
+            raise ModelFileError(f"the archive holds member {name!r} twice")
+        if offset != position:
+            raise ModelFileError(f"member {name!r} starts at byte {offset}, not where the "
+                                 f"previous one ends ({position}): members overlap or leave gaps")
+        start = _check_local_header(f, offset, name_bytes, flags, crc, size_)
+        position = start + size_
+        if position > cd_offset:
+            raise ModelFileError(f"member {name!r} reaches beyond the members' area "
+                                 f"(byte {position} of {cd_offset})")
+        members[name] = Member(name, start, size_, crc)
+    if position != cd_offset:
+        raise ModelFileError(f"{cd_offset - position} unexplained bytes before the central "
+                             "directory")
+    return members
+
+
+def _read(f, offset: int, size: int) -> bytes:
+    f.seek(offset)
+    data = f.read(size)
+    if len(data) != size:
+        raise ModelFileError(f"the archive is truncated (wanted {size} bytes at {offset})")
+    return data
+
+
+def _end_record(f, size: int) -> tuple[int, int, int, int]:
+    """(member count, central directory size and offset, where it must end)."""
+    end = size - _END.size
+    signature, disk, cd_disk, count_here, count, cd_size, cd_offset, comment = _END.unpack(
+        _read(f, end, _END.size))
+    if signature != b"PK\x05\x06" or comment:
+        raise ModelFileError("the archive does not end with a ZIP end record: it is "
+                             "truncated, or other data follows it")
+    if disk or cd_disk or count_here != count:
+        raise ModelFileError("a multi-disk ZIP archive is not a chainrule file")
+    locator_at = end - _LOCATOR64.size
+    if _read(f, locator_at, 4) != b"PK\x06\x07":
+        return count, cd_size, cd_offset, end
+    # ZIP64 (members or archive beyond 2 GiB): the 64-bit record sits before the locator.
+    _, disk, record_at, disks = _LOCATOR64.unpack(_read(f, locator_at, _LOCATOR64.size))
+    if disk or disks != 1 or record_at != locator_at - _END64.size:
+        raise ModelFileError("the ZIP64 locator does not point just before itself")
+    (signature, record_size, _, _, disk, cd_disk, count64_here, count64, cd_size64,
+     cd_offset64) = _END64.unpack(_read(f, record_at, _END64.size))
+    if (signature != b"PK\x06\x06" or record_size != _END64.size - 12 or disk or cd_disk
+            or count64_here != count64):
+        raise ModelFileError("the ZIP64 end record is damaged or not a single-disk record")
+    # The 32-bit fields hold the true values, or the largest value they can hold.
+    if (count, cd_size, cd_offset) != (min(count64, 0xFFFF), min(cd_size64, _ZIP64),
+                                       min(cd_offset64, _ZIP64)):
+        raise ModelFileError("the end record and the ZIP64 end record disagree")
+    return count64, cd_size64, cd_offset64, record_at
+
+
+def _central_entries(directory: bytes, count: int) -> list[tuple]:
+    """(name bytes, flags, CRC, size, local header offset) of each central entry."""
+    entries, pos = [], 0
+    for index in range(count):
+        if pos + _CENTRAL.size > len(directory):
+            raise ModelFileError(f"the central directory ends inside entry {index}")
+        (signature, _, _, flags, method, _, _, crc, compressed, size, name_length, extra_length,
+         comment_length, disk, _, _, offset) = _CENTRAL.unpack_from(directory, pos)
+        if signature != b"PK\x01\x02":
+            raise ModelFileError(f"central directory entry {index} is damaged")
+        _check_flags(flags, method, f"entry {index}")
+        if comment_length or disk or not 0 < name_length <= MAX_NAME_BYTES:
+            raise ModelFileError(f"central directory entry {index} has a comment, a disk "
+                                 "number or a bad name length")
+        pos += _CENTRAL.size
+        name, extra = directory[pos:pos + name_length], directory[pos + name_length:
+                                                                  pos + name_length + extra_length]
+        pos += name_length + extra_length
+        if len(extra) != extra_length:
+            raise ModelFileError(f"the central directory ends inside entry {index}")
+        size, compressed, offset = _zip64_values(extra, (size, compressed, offset),
+                                                 f"entry {index}")
+        if compressed != size:
+            raise ModelFileError(f"central directory entry {index} is compressed")
+        entries.append((name, flags, crc, size, offset))
+    if pos != len(directory):
+        raise ModelFileError(f"the central directory holds more than its {count} entries")
+    return entries
+
+
+def _check_local_header(f, offset: int, name: bytes, flags: int, crc: int, size: int) -> int:
+    """Check the local header at ``offset`` against the central entry; return the data start."""
+    (signature, _, local_flags, method, _, _, local_crc, compressed, local_size, name_length,
+     extra_length) = _LOCAL.unpack(_read(f, offset, _LOCAL.size))
+    where = f"member {name[:MAX_NAME_BYTES]!r}"
+    if signature != b"PK\x03\x04":
+        raise ModelFileError(f"{where}: no local header where the central directory says")
+    _check_flags(local_flags, method, where)
+    if name_length > MAX_NAME_BYTES or extra_length > _MAX_EXTRA:
+        raise ModelFileError(f"{where}: its local header has an oversized name or extra field")
+    local_name = _read(f, offset + _LOCAL.size, name_length)
+    extra = _read(f, offset + _LOCAL.size + name_length, extra_length)
+    local_size, compressed = _zip64_values(extra, (local_size, compressed), where)
+    if (local_name, local_flags, local_crc, local_size, compressed) != (name, flags, crc, size,
+                                                                        size):
+        raise ModelFileError(f"{where}: its local header disagrees with the central directory "
+                             "(name, flags, CRC or size)")
+    return offset + _LOCAL.size + name_length + extra_length
+
+
+def _check_flags(flags: int, method: int, where: str) -> None:
+    if flags & ~_UTF8_NAME or method != 0:
+        raise ModelFileError(f"{where}: compressed, encrypted or with a data descriptor "
+                             f"(flags {flags:#06x}, method {method}); chainrule stores members")
+
+
+def _zip64_values(extra: bytes, values: tuple, where: str) -> tuple:
+    """Replace the 32-bit fields marked 0xFFFFFFFF by their values in the ZIP64 extra field.
+
+    The extra field holds exactly those values, in order, and nothing else.
+    """
+    marked = [i for i, value in enumerate(values) if value == _ZIP64]
+    if not extra:
+        if marked:
+            raise ModelFileError(f"{where}: a ZIP64 size without its ZIP64 extra field")
+        return values
+    header_id, length = struct.unpack_from("<HH", extra) if len(extra) >= 4 else (None, None)
+    if header_id != 1 or length != len(extra) - 4 or length != 8 * len(marked) or not marked:
+        raise ModelFileError(f"{where}: an extra field other than ZIP64's, or a damaged one")
+    wide = struct.unpack_from(f"<{len(marked)}Q", extra, 4)
+    values = list(values)
+    for i, value in zip(marked, wide, strict=True):
+        values[i] = value
+    return tuple(values)
+
+
+def _decode_name(name: bytes, flags: int) -> str:
+    try:
+        return name.decode("utf-8" if flags & _UTF8_NAME else "ascii")
+    except UnicodeDecodeError:
+        raise ModelFileError(f"member name {name!r} is not valid text") from None
