@@ -97,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("model", type=Path)
     export.add_argument("out", type=Path, metavar="OUT.onnx")
     export.set_defaults(run=_export)
+
+    playground = sub.add_parser("playground", help="train a network live in the browser",
+                                description="Serve the playground page: train a chainrule "
+                                "network live and click any weight to see its chain rule. "
+                                "Needs pip install 'chainrule[playground]'.")
+    playground.add_argument("--port", type=int, default=8000,
+                            help="port to listen on; 0 picks a free one (default: %(default)s)")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="address to listen on (default: %(default)s, this machine only)")
+    playground.add_argument("--no-browser", action="store_true",
+                            help="only print the URL; do not open a browser")
+    playground.set_defaults(run=_playground)
     return parser
 
 
@@ -161,6 +173,21 @@ def _export(args) -> int:
 
     onnx.export(_load_model(args.model), args.out)
     print(f"wrote {args.out}")
+    return 0
+
+
+def _playground(args) -> int:
+    try:
+        from .playground.server import serve
+    except ImportError as exc:
+        raise ImportError(f"the playground needs its extra: pip install 'chainrule[playground]' "
+                          f"({exc})") from exc
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be in [0, 65535]; got {args.port}")
+    try:
+        serve(args.host, args.port, open_browser=not args.no_browser)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -1,0 +1,227 @@
+// The page: one WebSocket to this tab's session on the server. The server owns all math (it is
+// chainrule); the page sends what the user does and draws what the server sends back.
+
+import { LossChart } from "./chart.js";
+import { showCode, showExplanation, showNeuron } from "./explain.js";
+import { drawBoundary, drawFit, drawPoints } from "./heatmap.js";
+import { NetworkPicture, format } from "./network.js";
+import { readHash, writeHash } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  settings: null, page: null, hello: null, network: null, frame: null,
+  playing: false, received: 0, drawing: false, download: null,
+};
+
+const picture = new NetworkPicture($("network"), {
+  weight: (dense, i, j) => send({ type: "explain", layer: dense, param: "weights", index: [i, j] }),
+  bias: (dense, j) => send({ type: "explain", layer: dense, param: "biases", index: [0, j] }),
+  neuron: (dense, j) => send({ type: "neuron", layer: dense, neuron: j }),
+  feature: (key) => {
+    const features = state.settings.features.includes(key)
+      ? state.settings.features.filter((k) => k !== key) : [...state.settings.features, key];
+    changeSettings({ features });
+  },
+  layers: (layers) => changeSettings({ layers }),
+});
+const chart = new LossChart($("loss-chart"));
+
+const socket = new WebSocket(`ws://${window.location.host}/ws`);
+socket.binaryType = "arraybuffer";
+socket.addEventListener("message", (event) => {
+  if (typeof event.data !== "string") {
+    saveDownload(event.data);
+    return;
+  }
+  const message = JSON.parse(event.data);
+  const handle = handlers[message.type];
+  if (handle) handle(message);
+});
+socket.addEventListener("close", () => {
+  state.playing = false;
+  showMessage("The connection to the server is closed. Is chainrule playground still "
+              + "running? Reload the page to start again.", "error");
+});
+
+function send(message) {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function changeSettings(changes) {
+  send({ type: "settings", settings: changes });
+}
+
+const handlers = {
+  hello(message) {
+    state.hello = message;
+    fillOptions(message.options);
+    const { settings, page } = readHash(message.defaults);
+    state.page = page;
+    $("show_test").checked = page.show_test;
+    $("discretize").checked = page.discretize;
+    if (Object.keys(settings).length) changeSettings(settings);
+  },
+  network(message) {
+    state.network = message;
+    state.settings = message.settings;
+    syncControls();
+    picture.build({ ...message, limits: state.hello.limits }, state.hello.options.features);
+    chart.clear();
+    drawData();
+    document.body.dataset.task = message.task;
+  },
+  settings(message) {
+    state.settings = message.settings;
+    syncControls();
+  },
+  frame(message) {
+    state.frame = message;
+    state.received += 1;
+    if (!state.drawing) {
+      state.drawing = true;
+      requestAnimationFrame(drawFrame);
+    }
+  },
+  status(message) {
+    state.playing = message.playing;
+    $("play").textContent = message.playing ? "❚❚ pause" : "▶ play";
+    document.body.classList.toggle("playing", message.playing);
+  },
+  error(message) {
+    showMessage(message.message, message.kind === "diverged" ? "diverged" : "error");
+  },
+  explanation(message) {
+    showExplanation($("explain-body"), message);
+  },
+  neuron(message) {
+    // A Dense layer's inputs: the features, or the outputs a of the layer before it.
+    const sources = message.layer === 0
+      ? state.network.features.map((f) => f.label)
+      : Array.from({ length: message.weights.length },
+                   (_, i) => `a${message.model_layer - 1}[${i}]`);
+    showNeuron($("explain-body"), message, sources);
+  },
+  code(message) {
+    showCode($("code-dialog"), message.code);
+  },
+  download(message) {
+    state.download = message.filename;
+  },
+};
+
+/** Draw the latest frame, then tell the server how many frames this drawing answers. */
+function drawFrame() {
+  state.drawing = false;
+  const frame = state.frame;
+  const answered = state.received;
+  state.received = 0;
+  picture.update(frame);
+  if (state.network.task === "regression") {
+    drawFit($("boundary"), frame.curve, state.network.domain);
+  } else {
+    const grid = Math.round(Math.sqrt(atob(frame.boundary.data).length / frame.boundary.classes));
+    drawBoundary($("boundary"), frame.boundary, grid, state.page.discretize);
+  }
+  chart.add(frame);
+  $("epoch").textContent = frame.epoch.toLocaleString("en");
+  $("train-loss").textContent = format(frame.train_loss);
+  $("test-loss").textContent = format(frame.test_loss);
+  $("train-accuracy").textContent = frame.train_accuracy === null ? "—"
+    : frame.train_accuracy.toFixed(3);
+  $("test-accuracy").textContent = frame.test_accuracy === null ? "—"
+    : frame.test_accuracy.toFixed(3);
+  document.body.dataset.epoch = frame.epoch;
+  for (let i = 0; i < answered; i++) send({ type: "ack" });
+}
+
+function drawData() {
+  const { network, page } = state;
+  if (network.task === "regression") {
+    $("boundary").width = 300;
+    $("boundary").height = 300;
+  }
+  drawPoints($("points"), network, network.domain, page.show_test);
+}
+
+function fillOptions(options) {
+  for (const key of ["dataset", "activation", "optimizer", "regularization"]) {
+    $(key).replaceChildren(...options[key].map((value) => new Option(value, value)));
+  }
+}
+
+function syncControls() {
+  for (const control of document.querySelectorAll("[data-setting]")) {
+    const value = state.settings[control.dataset.setting];
+    control.value = String(value);
+    const shown = $(`${control.id}-value`);
+    if (shown) shown.textContent = String(value);
+  }
+  const fixed = !["spiral", "vertical"].includes(state.settings.dataset);
+  $("classes").disabled = fixed;
+  writeHash(state.settings, state.page);
+}
+
+function readControl(control) {
+  const text = control.value;
+  if (control.dataset.type === "string") return text;
+  // Whatever was typed goes to the server as a number (or null): the server says what is wrong.
+  const value = text.trim() === "" ? null : Number(text);
+  return Number.isFinite(value) ? value : null;
+}
+
+for (const control of document.querySelectorAll("[data-setting]")) {
+  control.addEventListener("change", () => {
+    changeSettings({ [control.dataset.setting]: readControl(control) });
+  });
+  if (control.type === "range") {
+    control.addEventListener("input", () => {
+      $(`${control.id}-value`).textContent = control.value;
+    });
+  }
+}
+
+for (const key of ["show_test", "discretize"]) {
+  $(key).addEventListener("change", () => {
+    state.page[key] = $(key).checked;
+    writeHash(state.settings, state.page);
+    drawData();
+    if (state.frame) requestAnimationFrame(() => { state.received = 0; drawFrameOnly(); });
+  });
+}
+
+function drawFrameOnly() {
+  if (!state.frame || state.network.task === "regression") return;
+  const { boundary } = state.frame;
+  const grid = Math.round(Math.sqrt(atob(boundary.data).length / boundary.classes));
+  drawBoundary($("boundary"), boundary, grid, state.page.discretize);
+}
+
+$("play").addEventListener("click", () => send({ type: state.playing ? "pause" : "play" }));
+$("step").addEventListener("click", () => send({ type: "step" }));
+$("reset").addEventListener("click", () => send({ type: "reset" }));
+$("regenerate").addEventListener("click", () => send({ type: "regenerate" }));
+$("show-code").addEventListener("click", () => send({ type: "code" }));
+$("download").addEventListener("click", () => send({ type: "download" }));
+$("close-code").addEventListener("click", () => $("code-dialog").close());
+$("copy-code").addEventListener("click", () => {
+  const text = $("code-text").textContent;
+  if (navigator.clipboard) navigator.clipboard.writeText(text);
+});
+$("message-close").addEventListener("click", () => { $("message").hidden = true; });
+
+function showMessage(text, kind) {
+  $("message-text").textContent = text;
+  $("message").className = kind;
+  $("message").hidden = false;
+}
+
+function saveDownload(data) {
+  const url = URL.createObjectURL(new Blob([data], { type: "application/octet-stream" }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = state.download ?? "playground.chainrule";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
