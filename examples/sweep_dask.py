@@ -40,7 +40,7 @@ def connect(scheduler: str | None, n_workers: int):
     # processes, not threads, are what run fits side by side.
     with (
         LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                     host="127.0.0.1", dashboard_address=None) as cluster,
+                     host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster) as client,
     ):
         yield client

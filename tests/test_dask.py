@@ -1,5 +1,6 @@
 """A hyper-parameter sweep on a Dask cluster gives exactly the serial sweep's results."""
 
+import json
 import runpy
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def search():
 def cluster():
     """Two worker processes with one thread each, on this machine only."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         yield cluster
 
 
@@ -67,3 +68,16 @@ def test_sweep_example_runs_on_an_existing_scheduler(cluster, capsys):
     assert result["best_params"] == {"chainruleclassifier__learning_rate": 1e-2}
     assert result["test_accuracy"] > 0.9
     assert "2 candidates × 3 folds on 2 workers" in capsys.readouterr().out
+
+
+@pytest.mark.cluster
+def test_sweep_benchmark_smoke_run(tmp_path, monkeypatch, capsys):
+    """The benchmark runs and writes its files; no timing is asserted (they live in the
+    README, measured by a full run)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES.parent / "benchmarks"))
+    sweep = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "sweep.py"))
+    assert sweep["main"](["--repeats", "1", "--max-iter", "1", "--output", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "sweep.json").read_text())
+    assert report["fits"] == 24 and report["same_results"] is True
+    assert report["serial_median"] > 0 and report["cluster_median"] > 0
+    assert "| local cluster, 2 processes × 1 thread |" in (tmp_path / "sweep.md").read_text()
