@@ -1,0 +1,171 @@
+"""Plots and the gradient monitor: what is drawn is what the model holds."""
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.callbacks import GradientMonitor
+
+pytest.importorskip("matplotlib")
+
+
+def test_plotting_is_an_attribute_imported_lazily():
+    code = ("import sys, chainrule; assert 'matplotlib' not in sys.modules; "
+            "assert 'chainrule.plotting' not in sys.modules; "
+            "p = chainrule.plotting; assert p is sys.modules['chainrule.plotting']; "
+            "assert callable(p.plot_network); assert 'matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError, match="no attribute 'plottting'"):
+        cr.plottting  # noqa: B018
+
+
+def tiny_model():
+    model = cr.Model([cr.Dense(2, 3, init="he", dtype=np.float64, rng=0), cr.Tanh(),
+                      cr.Dense(3, 2, init="he", dtype=np.float64, rng=1), cr.Linear()])
+    model.set(loss=cr.MeanSquaredError(), optimizer=cr.SGD(learning_rate=0.1))
+    return model
+
+
+def test_gradient_monitor_records_norms_and_update_ratios():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=(8, 2))
+    model = tiny_model()
+    start = model.get_parameters()
+    # The gradient at the starting parameters, from the model's own backward pass.
+    cr.explain(model, X, y, layer=0, index=(0, 0))
+    gradients = [np.concatenate([model.layers[k].dweights.ravel(), model.layers[k].dbiases.ravel()])
+                 for k in (0, 2)]
+    monitor = GradientMonitor()
+    model.train(X, y, epochs=3, print_every=None, progress=False, callbacks=[monitor])
+    assert monitor.labels == ["layers[0] Dense(2, 3)", "layers[2] Dense(3, 2)"]
+    assert monitor.epochs == [1, 2, 3]
+    for k, label, gradient, (w, _) in zip((0, 2), monitor.labels, gradients, start, strict=True):
+        assert len(monitor.grad_norms[label]) == len(monitor.update_ratios[label]) == 3
+        assert monitor.grad_norms[label][0] == pytest.approx(np.linalg.norm(gradient), rel=1e-12)
+        # Plain SGD moves θ by lr·g: the ratio is ‖0.1·g‖ / ‖θ after the step‖ (epoch 3).
+        layer = model.layers[k]
+        after = np.concatenate([layer.weights.ravel(), layer.biases.ravel()])
+        last_gradient = np.concatenate([layer.dweights.ravel(), layer.dbiases.ravel()])
+        assert monitor.update_ratios[label][-1] == pytest.approx(
+            0.1 * np.linalg.norm(last_gradient) / np.linalg.norm(after), rel=1e-9)
+        assert not np.array_equal(w, layer.weights)
+
+
+def test_gradient_monitor_averages_the_steps_of_an_epoch_and_keeps_its_state():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(10, 2)), rng.normal(size=(10, 2))
+    model = tiny_model()
+    monitor = GradientMonitor()
+    model.train(X, y, epochs=2, batch_size=4, print_every=None, progress=False,
+                callbacks=[monitor], shuffle=False)
+    assert monitor.epochs == [1, 2]
+    copy = GradientMonitor()
+    copy.set_state(monitor.get_state())
+    assert copy.get_state() == monitor.get_state()
+    model.train(X, y, epochs=1, print_every=None, progress=False, callbacks=[monitor])
+    assert monitor.epochs == [1, 2, 3] and len(monitor.grad_norms[monitor.labels[0]]) == 3
+
+
+def deep(activation, X, y):
+    rng = np.random.default_rng(0)
+    layers, n_inputs = [], 2
+    for _ in range(6):
+        layers += [cr.Dense(n_inputs, 16, init="glorot", rng=rng), activation()]
+        n_inputs = 16
+    model = cr.Model([*layers, cr.Dense(16, 3, init="glorot", rng=rng), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(0.005))
+    monitor = GradientMonitor()
+    model.train(X, y, epochs=3, batch_size=50, print_every=None, progress=False, rng=0,
+                callbacks=[monitor])
+    return monitor
+
+
+def test_a_deep_sigmoid_networks_gradients_vanish_and_a_relu_networks_do_not():
+    X, y = cr.datasets.spiral_data(50, 3, rng=0)
+    ratios = {}
+    for activation in (cr.Sigmoid, cr.ReLU):
+        monitor = deep(activation, X, y)
+        first, last = monitor.labels[0], monitor.labels[-1]
+        ratios[activation] = monitor.grad_norms[first][0] / monitor.grad_norms[last][0]
+    assert ratios[cr.Sigmoid] < 1e-3       # σ' ≤ 1/4 per layer: six layers, ≲ 4⁻⁶
+    assert ratios[cr.ReLU] > 0.1
+
+
+def test_plot_gradient_norms_draws_each_layer_of_each_monitor():
+    X, y = cr.datasets.spiral_data(50, 3, rng=0)
+    monitors = {"sigmoid": deep(cr.Sigmoid, X, y), "relu": deep(cr.ReLU, X, y)}
+    figure = cr.plotting.plot_gradient_norms(monitors)
+    axes = figure.axes
+    assert [ax.get_title() for ax in axes] == ["sigmoid", "relu"]
+    for ax, monitor in zip(axes, monitors.values(), strict=True):
+        assert ax.get_yscale() == "log"
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == monitor.labels
+        for line, label in zip(lines, monitor.labels, strict=True):
+            np.testing.assert_array_equal(line.get_ydata(), monitor.grad_norms[label])
+    assert axes[0].get_ylim() == axes[1].get_ylim()
+    ratio = cr.plotting.plot_gradient_norms(monitors["relu"], quantity="update_ratio")
+    lines = ratio.axes[0].get_lines()
+    np.testing.assert_array_equal(lines[0].get_ydata(),
+                                  monitors["relu"].update_ratios[monitors["relu"].labels[0]])
+    assert lines[-1].get_ydata()[0] == 1e-3     # the usual healthy ratio, marked
+    figure.savefig(io.BytesIO(), format="png")
+    with pytest.raises(ValueError, match="quantity must be"):
+        cr.plotting.plot_gradient_norms(monitors["relu"], quantity="norm")
+
+
+def test_plot_network_draws_every_weight_by_sign_and_size():
+    from matplotlib import colors
+    from matplotlib.collections import LineCollection
+
+    model = tiny_model()
+    model.layers[0].weights[0, 0] = 0.0   # the thinnest line of its layer
+    figure = cr.plotting.plot_network(model)
+    ax = figure.axes[0]
+    collections = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert [len(c.get_segments()) for c in collections] == [6, 6]
+    for collection, layer, k in zip(collections, (model.layers[0], model.layers[2]), (0, 1),
+                                    strict=True):
+        weights = np.sort(np.abs(layer.weights.ravel()))
+        widths = np.asarray(collection.get_linewidths())
+        assert np.all(np.diff(widths) >= 0)    # drawn faint to strong, width grows with |w|
+        assert widths[-1] > widths[0]
+        assert weights[0] < weights[-1]
+        for segment in collection.get_segments():
+            assert segment[0][0] == k and segment[1][0] == k + 1
+        rgba = collection.get_colors()
+        order = np.argsort(np.abs(layer.weights.ravel()), kind="stable")
+        for colour, weight in zip(rgba, layer.weights.ravel()[order], strict=True):
+            expected = cr.plotting.POSITIVE if weight >= 0 else cr.plotting.NEGATIVE
+            np.testing.assert_allclose(colour[:3], colors.to_rgb(expected))
+    nodes = [c for c in ax.collections if not isinstance(c, LineCollection)]
+    assert [len(c.get_offsets()) for c in nodes] == [2, 3, 2]
+    figure.savefig(io.BytesIO(), format="png")
+
+
+def test_plot_network_colours_by_gradient_after_a_backward_pass():
+    from matplotlib import colormaps, colors
+    from matplotlib.collections import LineCollection
+
+    model = tiny_model()
+    with pytest.raises(ValueError, match="needs a backward pass"):
+        cr.plotting.plot_network(model, gradients=True)
+    rng = np.random.default_rng(2)
+    cr.explain(model, rng.normal(size=(5, 2)), rng.normal(size=(5, 2)), layer=0, index=(0, 0))
+    figure = cr.plotting.plot_network(model, gradients=True)
+    collections = [c for c in figure.axes[0].collections if isinstance(c, LineCollection)]
+    layer = model.layers[2]
+    order = np.argsort(np.abs(layer.weights.ravel()), kind="stable")
+    grads = layer.dweights.ravel()[order]
+    scale = np.abs(grads).max()
+    expected = colormaps["PuOr"](colors.Normalize(-scale, scale)(grads))
+    np.testing.assert_allclose(collections[1].get_colors()[:, :3], expected[:, :3])
+
+
+def test_plot_network_needs_a_dense_layer():
+    with pytest.raises(ValueError, match="Dense layers"):
+        cr.plotting.plot_network(cr.Model([cr.ReLU()]))
