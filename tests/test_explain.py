@@ -321,3 +321,46 @@ def test_a_model_without_layers_is_refused():
     with pytest.raises(TypeError, match="a Model or a non-empty list of layers"):
         cr.explain([], np.ones((1, 1)), np.ones((1, 1)), layer=0, index=(0, 0),
                    loss=cr.MeanSquaredError())
+
+
+def saved_spiral_model(path):
+    rng = np.random.default_rng(0)
+    model = cr.Model([cr.Dense(2, 5, init="he", dtype=np.float64, rng=rng), cr.ReLU(),
+                      cr.Dense(5, 3, init="glorot", dtype=np.float64, rng=rng), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(0.01))
+    model.save(path)
+    return cr.Model.load(path)
+
+
+def test_the_cli_prints_the_chain_for_a_saved_model(tmp_path, capsys):
+    from chainrule import cli
+    from chainrule.datasets import spiral_data
+
+    path = tmp_path / "spiral.chainrule"
+    model = saved_spiral_model(path)
+    assert cli.main(["explain", str(path), "--dataset", "spiral", "--layer", "2",
+                     "--index", "3,1", "--samples", "7"]) == 0
+    X, y = spiral_data(100, 3, rng=np.random.default_rng(1))
+    expected = cr.explain(model, X[:7], y[:7], layer=2, index=(3, 1))
+    assert capsys.readouterr().out == str(expected) + "\n"
+    assert cli.main(["explain", str(path), "--layer", "0", "--param", "biases",
+                     "--index", "4"]) == 0
+    expected = cr.explain(model, X, y, layer=0, param="biases", index=4)
+    out = capsys.readouterr().out
+    assert out == str(expected) + "\n" and "300 samples" in out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    pytest.param(["--index", "a,b"], "--index must be I,J", id="not-numbers"),
+    pytest.param(["--index", "1,2,3"], "--index must be I,J", id="three-numbers"),
+    pytest.param(["--layer", "1"], "has no parameters", id="activation"),
+    pytest.param(["--samples", "0"], "--samples must be >= 1", id="no-samples"),
+    pytest.param(["--dataset", "nope"], "--dataset must be one of", id="unknown-dataset"),
+])
+def test_the_cli_refuses_bad_arguments(tmp_path, capsys, arguments, message):
+    from chainrule import cli
+
+    path = tmp_path / "spiral.chainrule"
+    saved_spiral_model(path)
+    assert cli.main(["explain", str(path), *arguments]) == 1
+    assert message in capsys.readouterr().err
