@@ -9,6 +9,8 @@ training step allocates nothing.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 
@@ -61,3 +63,32 @@ class Buffered:
             if current is not None and current.shape == shape and current.dtype == dtype:
                 return current
         return np.empty(shape, dtype)
+
+
+class _ParameterMemory:
+    """Hands out parameter buffers back to back from large blocks, one per dtype.
+
+    Layers built one after another (``Dense(2, 64)``, ``Dense(64, 3)``) then hold
+    adjacent memory, and an optimizer can update all their parameters as one flat
+    array — in place, so an array taken from ``layer.weights`` always stays the
+    parameter. Untouched block pages are never committed by the OS, so a block's
+    unused tail costs no memory; a block is freed with the last layer using it.
+    """
+
+    BLOCK = 1 << 20  # elements
+
+    def __init__(self):
+        self.blocks: dict = {}  # dtype -> (block, used)
+        self.lock = threading.Lock()  # two threads building layers must not share memory
+
+    def take(self, size: int, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        with self.lock:
+            block, used = self.blocks.get(dtype, (None, 0))
+            if block is None or used + size > block.size:
+                block, used = np.empty(max(size, self.BLOCK), dtype), 0
+            self.blocks[dtype] = (block, used + size)
+            return block[used:used + size]
+
+
+parameter_memory = _ParameterMemory()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._buffers import Buffered
+from ._buffers import Buffered, parameter_memory
 from ._checks import as_float_array, check_fraction, check_nonnegative, check_positive_int
 from ._random import as_generator, binomial, standard_normal
 
@@ -80,7 +80,7 @@ class Layer(Buffered):
         are never moved, so ``w = layer.weights`` always shows the trained values.
         """
         dtype = np.result_type(*arrays.values())
-        self.parameter_buffer = np.empty(sum(a.size for a in arrays.values()), dtype)
+        self.parameter_buffer = parameter_memory.take(sum(a.size for a in arrays.values()), dtype)
         start = 0
         for name, array in arrays.items():
             view = self.parameter_buffer[start:start + array.size].reshape(array.shape)
@@ -322,8 +322,7 @@ class Dense(Layer):
         return np.broadcast_to(self.weights.T, (len(inputs), self.n_neurons, self.n_inputs))
 
     def local_rule(self) -> str:
-        return ("Dense: ∂z_j/∂x_i = W[i, j], so ∂L/∂x_i = Σ_j ∂L/∂z_j·W[i, j], "
-                "summed over the layer's neurons")
+        return "Dense: ∂z_j/∂x_i = W[i, j]; ∂L/∂x_i = Σ_j ∂L/∂z_j·W[i, j]"
 
     def parameter_derivative(self, name: str, index: tuple[int, int]):
         """∂z_j/∂param[index] for each sample of the last forward pass.

@@ -81,26 +81,27 @@ class Optimizer:
             if not math.isfinite(np.vdot(group.grads, group.grads)):
                 raise FloatingPointError("a gradient holds NaN or infinite values")
         self.pre_update_params()
-        done = []
         for group in groups:
-            for chunk in group.chunks:
-                done.append(chunk)
-                if not self._update_chunk(*chunk):
-                    for param, _, _, backup in done:
-                        np.copyto(param, backup)
+            for i, (param, grad, state, backup, tmp, ones) in enumerate(group.chunks):
+                np.copyto(backup, param)
+                self._update(param, grad, state, tmp)
+                # The sum is NaN or infinite if any element is (or if it overflows, which
+                # only parameters near float's limit can make it do): one BLAS pass.
+                if not math.isfinite(np.vdot(ones, param)):
+                    self._undo(groups, group, i)
                     raise FloatingPointError("the update would make parameters NaN or "
                                              "infinite; they are as they were before this step")
         self.post_update_params()
 
-    def _update_chunk(self, param, grad, state, backup) -> bool:
-        """Update one chunk, keeping its old values in ``backup``; whether it stayed finite."""
-        np.copyto(backup, param)
-        self._update(param, grad, state,
-                     self.scratch(param.size, param.dtype).reshape(param.shape))
-        # max and min are NaN or ±inf exactly when some element is: an exact check
-        # that allocates nothing, on a chunk still in cache.
-        return math.isfinite(np.maximum.reduce(param, axis=None)) and math.isfinite(
-            np.minimum.reduce(param, axis=None))
+    @staticmethod
+    def _undo(groups, failed, failed_chunk: int) -> None:
+        """Put back every chunk updated so far, up to chunk ``failed_chunk`` of ``failed``."""
+        for group in groups:
+            last = failed_chunk if group is failed else len(group.chunks) - 1
+            for param, _, _, backup, _, _ in group.chunks[:last + 1]:
+                np.copyto(param, backup)
+            if group is failed:
+                return
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, tmp: np.ndarray):
         """Update ``param`` in place from ``grad`` and its ``state``; ``tmp`` is scratch."""
@@ -311,25 +312,25 @@ class Adam(Optimizer):
 
 
 class _Group:
-    """Parameters updated together: one layer's ``parameter_buffer`` (``Dense`` keeps
-    ``weights`` and ``biases`` in one), or a single parameter array.
+    """Parameters updated together as one array: the parameter buffers of layers that
+    lie back to back in memory (``Dense`` keeps ``weights`` and ``biases`` in one, and
+    layers built one after another get adjacent buffers), or a single parameter.
 
-    The gradients, state and backup are arrays of the same layout, and the layer's
-    gradient and state attributes become views into them. A flat buffer is cut into
+    The gradients, state and backup are arrays of the same layout, and the layers'
+    gradient and state attributes become views into them. A flat array is cut into
     cache-sized ``chunks``; the parameters themselves are never moved.
     """
 
-    def __init__(self, optimizer: Optimizer, layer, names: tuple[str, ...], params: np.ndarray):
-        self.layer, self.params = layer, params
+    def __init__(self, optimizer: Optimizer, entries: list, params: np.ndarray):
+        self.params = params  # entries: (layer, name, parameter) in memory order
         self.grads = np.zeros_like(params)
         # np.full writes every page now. np.zeros would map them lazily, and the first
         # update, which reads each page before writing it, would fault every page twice.
         flat_state = {slot: np.full(params.shape, 0, params.dtype) for slot in optimizer.slots}
         self.backup = np.empty_like(params)
-        self.views = []  # (name, parameter, gradient view)
+        self.views = []  # (layer, name, parameter, gradient view)
         start = 0
-        for name in names:
-            param = getattr(layer, name)
+        for layer, name, param in entries:
             if param is params:
                 part = ...
             else:
@@ -346,25 +347,32 @@ class _Group:
                     view[...] = old[slot]  # carry over state from update_params/set_state
                 optimizer._keep_state(layer, name, slot, view)
             setattr(layer, "d" + name, grad_view)
-            self.views.append((name, param, grad_view))
-        arrays = (params, self.grads, flat_state, self.backup)
+            self.views.append((layer, name, param, grad_view))
+        # Each chunk: (param, grad, state, backup, scratch, ones); every chunk shares one
+        # scratch array, which stays in cache from one chunk to the next.
+        size = min(CHUNK, params.size) if params.ndim == 1 else params.size
+        scratch = optimizer.scratch(size, params.dtype)
+        ones = np.ones(size, params.dtype)
         if params.ndim != 1:  # a single parameter: one chunk
-            self.chunks = [arrays]
+            self.chunks = [(params, self.grads, flat_state, self.backup,
+                            scratch.reshape(params.shape), ones)]
             return
-        self.chunks = [
-            (params[i:i + CHUNK], self.grads[i:i + CHUNK],
-             {slot: flat[i:i + CHUNK] for slot, flat in flat_state.items()},
-             self.backup[i:i + CHUNK])
-            for i in range(0, params.size, CHUNK)]
+        self.chunks = []
+        for i in range(0, params.size, CHUNK):
+            part = slice(i, i + CHUNK)
+            n = params[part].size
+            self.chunks.append((params[part], self.grads[part],
+                                {slot: flat[part] for slot, flat in flat_state.items()},
+                                self.backup[part], scratch[:n], ones[:n]))
 
     def holds(self) -> bool:
         """Each parameter is still the array this group was built on."""
-        return all(getattr(self.layer, name) is param for name, param, _ in self.views)
+        return all(getattr(layer, name) is param for layer, name, param, _ in self.views)
 
     def gather_gradients(self) -> None:
         """Copy in any gradient a layer wrote to a new array rather than into its view."""
-        for name, _, grad_view in self.views:
-            grad = getattr(self.layer, "d" + name)
+        for layer, name, _, grad_view in self.views:
+            grad = getattr(layer, "d" + name)
             if grad is not grad_view:
                 np.copyto(grad_view, grad)
 
@@ -376,13 +384,20 @@ class _Groups:
         self.source = layers
         self.layers = [layer for layer in layers if layer.params]
         self.groups = []
-        for layer in self.layers:
-            buffer = _one_buffer(layer)
+        run, run_buffers = [], []  # consecutive layers whose buffers lie back to back
+        for layer in [*self.layers, None]:
+            buffer = None if layer is None else _one_buffer(layer)
+            if run and (buffer is None or not _adjacent(run_buffers[-1], buffer)):
+                entries = [(lay, name, getattr(lay, name)) for lay in run for name in lay.params]
+                self.groups.append(_Group(optimizer, entries, _span(run_buffers)))
+                run, run_buffers = [], []
             if buffer is not None:
-                self.groups.append(_Group(optimizer, layer, layer.params, buffer))
-            else:
+                run.append(layer)
+                run_buffers.append(buffer)
+            elif layer is not None:
                 for name in layer.params:
-                    self.groups.append(_Group(optimizer, layer, (name,), getattr(layer, name)))
+                    param = getattr(layer, name)
+                    self.groups.append(_Group(optimizer, [(layer, name, param)], param))
 
     def holds(self, layers) -> bool:
         # Layers define no __eq__: the list comparison compares identities.
@@ -391,17 +406,36 @@ class _Groups:
         return all(group.holds() for group in self.groups)
 
 
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
 def _one_buffer(layer) -> np.ndarray | None:
     """``layer.parameter_buffer`` if the parameters are its consecutive views, in order."""
     buffer = getattr(layer, "parameter_buffer", None)
-    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1:
+    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1 or not buffer.flags.c_contiguous:
         return None
-    address, offset = buffer.__array_interface__["data"][0], 0
+    offset = 0
     for name in layer.params:
         param = getattr(layer, name)
         if (not isinstance(param, np.ndarray) or param.dtype != buffer.dtype
                 or not param.flags.c_contiguous
-                or param.__array_interface__["data"][0] != address + offset * buffer.itemsize):
+                or _address(param) != _address(buffer) + offset * buffer.itemsize):
             return None
         offset += param.size
     return buffer if offset == buffer.size else None
+
+
+def _adjacent(a: np.ndarray, b: np.ndarray) -> bool:
+    """``b`` starts where ``a`` ends, in the same block of memory."""
+    return (a.base is not None and a.base is b.base and a.dtype == b.dtype
+            and _address(a) + a.nbytes == _address(b))
+
+
+def _span(buffers: list) -> np.ndarray:
+    """One flat view covering back-to-back ``buffers``."""
+    if len(buffers) == 1:
+        return buffers[0]
+    block = buffers[0].base
+    start = (_address(buffers[0]) - _address(block)) // block.itemsize
+    return block[start:start + sum(b.size for b in buffers)]
