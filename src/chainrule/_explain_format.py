@@ -62,7 +62,8 @@ def rows(explanation) -> list[tuple[str, str, str, str]]:
         elif step.kind == "sum":
             lines.append(("×", step.quantity, numbers(step.local), step.rule))
             lines.append(("Σ", step.result, numbers(step.gradient),
-                          f"summed over the {width} outputs of layers[{step.layer}]"))
+                          f"summed over the {width} output{'s' * (width != 1)} of "
+                          f"layers[{step.layer}]"))
         elif step.kind == "parameter":
             lines.append(("×", step.quantity, numbers(step.local), step.rule))
             if n > 1:

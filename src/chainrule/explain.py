@@ -73,7 +73,7 @@ class Step:
                                      else self.gradient[:samples])}
 
 
-@dataclass
+@dataclass(repr=False)
 class Explanation:
     """∂L/∂θ for one parameter θ, the chain that produced it, and a numerical check.
 
@@ -109,6 +109,10 @@ class Explanation:
 
     def __str__(self) -> str:
         return explanation_text(self)
+
+    def __repr__(self) -> str:
+        return (f"Explanation({self.parameter}: value={self.value:.10g}, numerical="
+                f"{self.numerical:.10g}, relative_error={self.relative_error:.2g})")
 
     def _repr_html_(self) -> str:
         return explanation_html(self)
