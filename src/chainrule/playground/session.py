@@ -7,6 +7,7 @@ tab; the math is all chainrule's.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 
@@ -125,10 +126,17 @@ class Session:
 
     def scores(self) -> dict:
         """Loss (and accuracy, for classes) on the training and the test points."""
+        with _quiet():
+            return self._scores()
+
+    def _scores(self) -> dict:
         result = {}
         for name, X, y in (("train", self.X_train, self.y_train),
                            ("test", self.X_test, self.y_test)):
-            measured = self.model.evaluate(X, y, verbose=False)
+            try:
+                measured = self.model.evaluate(X, y, verbose=False)
+            except ValueError:  # outputs overflowed: weights on the edge of divergence
+                measured = {"loss": math.nan, "accuracy": math.nan}
             result[f"{name}_loss"] = frames.finite(measured["loss"])
             accuracy = None if self.regression else frames.finite(measured["accuracy"])
             result[f"{name}_accuracy"] = accuracy
@@ -140,7 +148,8 @@ class Session:
                  "lr": frames.finite(self.model.optimizer.current_learning_rate),
                  **self.scores()}
         # Last, so that each layer's output holds its values on the grid (the book's .output).
-        outputs = self.model.predict(self.grid_inputs)
+        with _quiet():
+            outputs = self.model.predict(self.grid_inputs)
         if self.regression:
             frame["curve"] = frames.numbers(outputs[:, 0])
         else:
@@ -259,3 +268,9 @@ class Session:
             path = Path(folder) / "playground.chainrule"
             self.model.save(path)
             return path.read_bytes()
+
+
+def _quiet():
+    """Weights near divergence may overflow on the way to a frame: the frame then shows
+    what is finite (``frames`` turns the rest into None) instead of warning."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")

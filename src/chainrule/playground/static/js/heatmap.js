@@ -63,12 +63,12 @@ export function drawBoundary(canvas, boundary, grid, discretize) {
 }
 
 /** One node's map (int8, value/scale·127): a square image, or a curve for 1-D data. */
-export function drawNodeMap(canvas, maps, node, oneDimensional) {
+export function drawNodeMap(canvas, maps, node, oneDimensional, curveSize = 64) {
   const size = maps.size;
   const values = decode(maps.data, Int8Array);
   const offset = node * (oneDimensional ? size : size * size);
   if (oneDimensional) {
-    drawCurveMap(canvas, values.subarray(offset, offset + size));
+    drawCurveMap(canvas, values.subarray(offset, offset + size), curveSize);
     return;
   }
   sizeCanvas(canvas, size, size);
@@ -81,9 +81,8 @@ export function drawNodeMap(canvas, maps, node, oneDimensional) {
   context.putImageData(image, 0, 0);
 }
 
-function drawCurveMap(canvas, values) {
-  const width = 64;
-  const height = 64;
+function drawCurveMap(canvas, values, width) {
+  const height = width;
   sizeCanvas(canvas, width, height);
   const context = canvas.getContext("2d");
   context.fillStyle = rgb(NEUTRAL);

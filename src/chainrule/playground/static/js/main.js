@@ -130,7 +130,9 @@ function drawFrame() {
     : frame.train_accuracy.toFixed(3);
   $("test-accuracy").textContent = frame.test_accuracy === null ? "—"
     : frame.test_accuracy.toFixed(3);
+  // For scripts and tests: what the server's optimizer used for this frame.
   document.body.dataset.epoch = frame.epoch;
+  document.body.dataset.lr = frame.lr;
   for (let i = 0; i < answered; i++) send({ type: "ack" });
 }
 
@@ -195,6 +197,16 @@ function drawFrameOnly() {
   const grid = Math.round(Math.sqrt(atob(boundary.data).length / boundary.classes));
   drawBoundary($("boundary"), boundary, grid, state.page.discretize);
 }
+
+// A hash edited by hand (or a shared link opened in this tab) asks for its settings.
+window.addEventListener("hashchange", () => {
+  if (!state.hello) return;
+  const { settings, page } = readHash(state.hello.defaults);
+  state.page = page;
+  $("show_test").checked = page.show_test;
+  $("discretize").checked = page.discretize;
+  changeSettings(settings);
+});
 
 $("play").addEventListener("click", () => send({ type: state.playing ? "pause" : "play" }));
 $("step").addEventListener("click", () => send({ type: "step" }));

@@ -9,6 +9,7 @@ const NODE = 34;
 const PITCH = 46;
 const TOP = 44;
 const LEFT = 58;
+const ZOOM = 180;
 
 export class NetworkPicture {
   /**
@@ -186,13 +187,13 @@ export class NetworkPicture {
     const canvas = this.zoom.querySelector("canvas");
     const caption = this.zoom.querySelector("figcaption");
     if (node.kind === "feature") {
-      drawNodeMap(canvas, this.network.feature_maps, node.map, this.oneDimensional);
+      drawNodeMap(canvas, this.network.feature_maps, node.map, this.oneDimensional, ZOOM);
       caption.textContent = node.label;
       return;
     }
     const maps = this.frame?.maps[node.dense];
     if (!maps) return;
-    drawNodeMap(canvas, maps, node.index, this.oneDimensional);
+    drawNodeMap(canvas, maps, node.index, this.oneDimensional, ZOOM);
     const what = node.kind === "output"
       ? (this.oneDimensional ? "the output" : `class ${node.index}'s probability`)
       : `z${this.layerOf(node.dense)}[${node.index}], after its activation`;
