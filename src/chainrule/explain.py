@@ -258,13 +258,15 @@ def _numerical(layers, loss, X, y, k, param, index, eps: float = 1e-6) -> float:
 
 
 def _float64_copy(layer: Layer) -> Layer:
-    """A deep copy of ``layer`` whose parameters are float64 (the layer is untouched)."""
-    twin = copy.deepcopy(layer)
-    for name in twin.params:
-        value = getattr(twin, name)
-        if value.dtype != np.float64:
-            # The twin is private to this module, so rebinding its arrays is safe.
-            setattr(twin, name, value.astype(np.float64))
+    """A twin of ``layer`` with float64 copies of its parameters (the layer is untouched).
+
+    The twin shares everything else — the configuration, a dropout layer's mask — and
+    is built without ``copy``, so that it takes no parameter memory of its own.
+    """
+    twin = object.__new__(type(layer))
+    twin.__dict__.update(layer.__dict__)
+    for name in layer.params:
+        setattr(twin, name, np.array(getattr(layer, name), dtype=np.float64))
     if hasattr(twin, "dtype"):
         twin.dtype = np.dtype(np.float64)
     twin.reuse_buffers = False
