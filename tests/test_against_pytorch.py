@@ -51,3 +51,22 @@ def test_activation_gradients_match_pytorch(layer, reference):
     theirs.backward(torch.from_numpy(upstream))
     np.testing.assert_allclose(out, theirs.detach().numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ours.dinputs, xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_soft_target_cross_entropy_matches_pytorch():
+    rng = np.random.default_rng(2)
+    inputs = rng.normal(size=(8, 4))
+    targets = rng.dirichlet(np.ones(4), size=8)  # probability targets, as label smoothing gives
+    model = cr.Model([cr.Dense(4, 4, init="he", dtype=np.float64, rng=3), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1))
+    dense = torch.nn.Linear(4, 4).double()
+    with torch.no_grad():
+        dense.weight.copy_(torch.from_numpy(model.layers[0].weights.T.copy()))
+        dense.bias.zero_()
+    ours = model.train(inputs, targets, epochs=1, print_every=None, progress=False)["loss"][0]
+    loss = torch.nn.functional.cross_entropy(dense(torch.from_numpy(inputs)),
+                                             torch.from_numpy(targets))
+    loss.backward()
+    assert ours == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(model.layers[0].dweights, dense.weight.grad.numpy().T,
+                               rtol=1e-10, atol=1e-14)
