@@ -104,6 +104,14 @@ def test_fitted_attributes_and_the_model_inside():
     assert clf.score(X, y) > 0.95
 
 
+def test_no_hidden_layers_is_multinomial_logistic_regression():
+    X, y = blobs()
+    clf = ChainruleClassifier(hidden_layer_sizes=(), learning_rate=0.05, max_iter=50,
+                              random_state=0).fit(X, y)
+    assert [type(layer).__name__ for layer in clf.model_.layers] == ["Dense", "Softmax"]
+    assert clf.score(X, y) > 0.95
+
+
 def test_alpha_is_scaled_as_in_scikit_learns_mlp():
     X, y = blobs(n=100)
     clf = ChainruleClassifier(hidden_layer_sizes=(4,), alpha=0.5, batch_size=20, max_iter=1,
@@ -270,6 +278,7 @@ def test_unfitted_estimator_refuses_to_predict():
     [
         pytest.param("hidden_layer_sizes", (8, 0), ValueError, "hidden_layer_sizes", id="zero"),
         pytest.param("hidden_layer_sizes", (8.5,), TypeError, "hidden_layer_sizes", id="float"),
+        pytest.param("hidden_layer_sizes", "100", TypeError, "hidden_layer_sizes", id="string"),
         pytest.param("activation", "swish", ValueError, "activation must be one of",
                      id="activation"),
         pytest.param("optimizer", "lbfgs", ValueError, "optimizer must be one of",

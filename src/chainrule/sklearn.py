@@ -13,6 +13,7 @@ Needs the optional extra ``chainrule[sklearn]``.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -102,48 +103,59 @@ class _ChainruleEstimator(BaseEstimator):
 
     def _fit(self, X, y, incremental: bool, classes=None):
         sizes = self._check_params()
-        first = not hasattr(self, "model_") or not (self.warm_start or incremental)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        first = not hasattr(self, "model_") or not (self.warm_start or incremental)
         X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype),
                              multi_output=self._multi_output, y_numeric=self._multi_output)
         targets = self._encode_targets(y, first, incremental, classes)
         seeds = np.random.SeedSequence(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         init_seed, dropout_seed, split_seed, shuffle_seed = seeds.spawn(4)
-        shape = (tuple(sizes), self.activation, self.dropout, self.dtype)
-        if first:
-            self.model_ = self._build(sizes, X.shape[1], self._n_outputs, len(X), init_seed,
-                                      dropout_seed)
-            self._shape = shape
-        elif shape != self._shape:
-            raise ValueError("warm_start and partial_fit continue the network already built: "
-                             "hidden_layer_sizes, activation, dropout and dtype must stay "
-                             f"{self._shape}; got {shape}")
-        validation_data, callbacks = None, []
+        validation_data = None
         if self.early_stopping:
             X, targets, validation_data = self._hold_out(X, targets, split_seed)
-            callbacks.append(EarlyStopping("val_loss", patience=self.n_iter_no_change,
-                                           min_delta=self.tol, restore_best_weights=True))
-        elif not incremental:
-            callbacks.append(EarlyStopping("loss", patience=self.n_iter_no_change,
-                                           min_delta=self.tol))
+        self._prepare_model(sizes, first, X.shape[1], len(X), init_seed, dropout_seed)
         epoch = self.model_.epoch
         # A fresh fit shuffles with its own seed; continuing keeps the model's generator.
-        rng = np.random.default_rng(shuffle_seed) if first else None
         self.model_.train(X, targets, epochs=1 if incremental else self.max_iter,
                           batch_size=self._batch_size(len(X)), validation_data=validation_data,
-                          print_every=1 if self.verbose else None, rng=rng,
-                          progress=None if self.verbose else False, callbacks=callbacks)
+                          print_every=1 if self.verbose else None,
+                          rng=np.random.default_rng(shuffle_seed) if first else None,
+                          progress=None if self.verbose else False,
+                          callbacks=self._callbacks(incremental))
         self.n_iter_ = self.model_.epoch - epoch
         self.loss_curve_ = list(self.model_.history["loss"])
         if self.early_stopping:
             self.validation_loss_curve_ = list(self.model_.history["val_loss"])
         return self
 
+    def _prepare_model(self, sizes, first, n_features, n_samples, init_seed, dropout_seed):
+        """Build ``model_`` for a fresh fit; check that a continued one has the same shape."""
+        shape = (tuple(sizes), self.activation, self.dropout, self.dtype)
+        if first:
+            self.model_ = self._build(sizes, n_features, n_samples, init_seed, dropout_seed)
+            self._shape = shape
+        elif shape != self._shape:
+            raise ValueError("warm_start and partial_fit continue the network already built: "
+                             "hidden_layer_sizes, activation, dropout and dtype must stay "
+                             f"{self._shape}; got {shape}")
+
+    def _callbacks(self, incremental: bool) -> list:
+        """Stop when the validation loss (or else the training loss) stops improving."""
+        if self.early_stopping:
+            return [EarlyStopping("val_loss", patience=self.n_iter_no_change,
+                                  min_delta=self.tol, restore_best_weights=True)]
+        if incremental:  # one epoch: nothing to stop
+            return []
+        return [EarlyStopping("loss", patience=self.n_iter_no_change, min_delta=self.tol)]
+
     def _check_params(self) -> list[int]:
         """Refuse bad parameters, naming them, before anything is built; return the sizes."""
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) or not isinstance(sizes, (numbers.Integral, Iterable)):
+            raise TypeError("hidden_layer_sizes must be an int or a sequence of ints; "
+                            f"got {sizes!r}")
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
         sizes = [check_positive_int("hidden_layer_sizes entries", size) for size in sizes]
         for name, table in (("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS),
@@ -167,7 +179,7 @@ class _ChainruleEstimator(BaseEstimator):
             return min(200, n_samples)
         return self.batch_size
 
-    def _build(self, sizes, n_features, n_outputs, n_samples, init_seed, dropout_seed) -> Model:
+    def _build(self, sizes, n_features, n_samples, init_seed, dropout_seed) -> Model:
         """Dense → activation → [Dropout] for each hidden size, then the output head."""
         rng = np.random.default_rng(init_seed)
         dropout_seeds = iter(dropout_seed.spawn(len(sizes)))
@@ -181,7 +193,7 @@ class _ChainruleEstimator(BaseEstimator):
             model.add(ACTIVATIONS[self.activation]())
             if self.dropout:
                 model.add(Dropout(self.dropout, rng=np.random.default_rng(next(dropout_seeds))))
-        model.add(Dense(([n_features, *sizes])[-1], n_outputs, init="glorot",
+        model.add(Dense(([n_features, *sizes])[-1], self._n_outputs, init="glorot",
                         weight_regularizer_l2=l2, dtype=self.dtype, rng=rng))
         head, loss = self._head()
         model.add(head)
