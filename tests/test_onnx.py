@@ -113,6 +113,14 @@ def test_normalization_is_exported_as_affine_ops(tmp_path):
                                    rtol=1e-5, atol=1e-5)
 
 
+def test_unadapted_normalization_is_refused(tmp_path):
+    norm = Normalization(None, None)
+    norm.mean = norm.std = None
+    with pytest.raises(ValueError, match=r"Normalization_0 .*adapt\(X\)"):
+        chainrule_onnx.export(build(cr.ReLU(), first=norm), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
 def test_graph_is_valid_and_loadable_by_older_runtimes(tmp_path):
     model = build(cr.LeakyReLU(0.2))
     path = tmp_path / "model.onnx"

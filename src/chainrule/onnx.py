@@ -162,6 +162,9 @@ def _leaky_relu(graph: _Graph, alpha: float, name: str, x: str, out: str) -> str
 
 def _normalization(graph: _Graph, layer, name: str, x: str, out: str) -> str:
     """(x − mean) / std, with the statistics the layer learned in ``adapt``."""
+    if getattr(layer, "mean", None) is None or getattr(layer, "std", None) is None:
+        raise ValueError(f"{name} ({layer!r}) has no mean and std to export: call adapt(X) "
+                         "on it first")
     mean = np.reshape(layer.mean, (1, -1))
     std = np.reshape(layer.std, (1, -1))
     centred = graph.node("Sub", [x, graph.constant(f"{name}.mean", mean)], f"{name}.centred",
