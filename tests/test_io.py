@@ -5,6 +5,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -333,6 +334,29 @@ def test_a_huge_file_is_refused_by_its_first_and_last_bytes(tmp_path):
             f.truncate(4 * 2**30)
         with pytest.raises(cr.ModelFileError, match="ZIP"):
             Model.load(path)
+
+
+def test_too_many_members_are_refused_before_reading_the_central_directory(tmp_path):
+    with zipfile.ZipFile(tmp_path / "many", "w") as archive:
+        for k in range(10_001):
+            archive.writestr(zipfile.ZipInfo(f"arrays/m/{k}.npy"), b"")
+    assert (tmp_path / "many").stat().st_size > 500_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(cr.ModelFileError, match="10001 members"):
+            Model.load(tmp_path / "many")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000
+
+
+def test_an_array_no_part_of_the_model_uses_is_refused(tmp_path):
+    model, _, _ = trained_model()
+    model.save(tmp_path / "m")
+    replace_array(tmp_path / "m", "arrays/layers/1/weights.npy", np.zeros((2, 8), np.float32))
+    with pytest.raises(cr.ModelFileError, match=r"no part of the model uses.*layers/1/weights"):
+        Model.load(tmp_path / "m")
 
 
 def test_a_huge_declared_shape_is_refused_before_allocating(tmp_path):

@@ -133,13 +133,11 @@ def _check_structure(f, size: int) -> dict[str, Member]:
                                  f"previous one ends ({position}): members overlap or leave gaps")
         start = _check_local_header(f, offset, name_bytes, flags, crc, size_)
         position = start + size_
-        if position > cd_offset:
-            raise ModelFileError(f"member {name!r} reaches beyond the members' area "
-                                 f"(byte {position} of {cd_offset})")
         members[name] = Member(name, start, size_, crc)
     if position != cd_offset:
-        raise ModelFileError(f"{cd_offset - position} unexplained bytes before the central "
-                             "directory")
+        raise ModelFileError(f"the members end at byte {position}, the central directory "
+                             f"begins at {cd_offset}: a member reaches beyond it, or bytes "
+                             "are left unexplained")
     return members
 
 
