@@ -334,9 +334,13 @@ def test_command_serves_on_a_free_port_and_warns_about_other_hosts():
     assert "warning: --host 0.0.0.0" in warning and "no login" in warning
 
 
-def test_command_refuses_a_bad_port(capsys):
+def test_command_refuses_a_bad_port_and_has_help(capsys):
     assert cli.main(["playground", "--port", "70000", "--no-browser"]) == 1
     assert "--port must be in [0, 65535]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        cli.main(["playground", "--help"])
+    assert done.value.code == 0
+    assert "--no-browser" in capsys.readouterr().out
 
 
 def test_every_static_file_is_package_data():

@@ -214,6 +214,21 @@ def test_explain_a_weight_and_a_bias(trained):
     assert bias["steps"][-1]["result"].startswith("∂L/∂b0[2]")
 
 
+def test_looking_inside_does_not_change_the_training_to_come():
+    """Explaining draws dropout masks on a copy: the session trains on as if never asked."""
+    settings = {**QUICK, "dropout": 0.3}
+    looked, untouched = Session(settings), Session(settings)
+    looked.train(2)
+    untouched.train(2)
+    looked.explain(1, "weights", [0, 0])
+    looked.neuron(0, 1)
+    looked.train(3)
+    untouched.train(3)
+    for a, b in zip(looked.model.get_parameters(), untouched.model.get_parameters(),
+                    strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+
+
 @pytest.mark.parametrize(
     "args, match",
     [

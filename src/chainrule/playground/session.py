@@ -7,6 +7,7 @@ tab; the math is all chainrule's.
 
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 from pathlib import Path
@@ -213,8 +214,10 @@ class Session:
                 or not all(0 <= i < n for i, n in zip(index, shape, strict=True))):
             raise ValueError(f"index must be [i, j] inside {param}'s shape {shape}; "
                              f"got {index!r}"[:120])
-        explanation = explain(self.model, self.X_train, self.y_train, layer=layer,
-                              param=param, index=tuple(index))
+        # On a copy: explain's pass draws dropout masks, and those draws must not shift the
+        # session's generator, or "show code" would no longer reproduce the network.
+        explanation = explain(copy.deepcopy(self.model), self.X_train, self.y_train,
+                              layer=layer, param=param, index=tuple(index))
         return {"type": "explanation", "dense": dense, "param": param, "index": index,
                 "epoch": self.epoch, "text": str(explanation), **explanation.to_dict()}
 
