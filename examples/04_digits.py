@@ -23,7 +23,7 @@ def main(epochs: int = 30, seed: int = 0, verbose: bool = True) -> dict:
                       cr.Dense(128, 10, init="glorot", rng=rng), cr.Softmax()])
     model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(learning_rate=1e-3))
     model.train(X[train], y[train], epochs=epochs, batch_size=32, rng=rng,
-                validation_data=(X[test], y[test]), print_every=10 if verbose else None)
+                validation_data=(X[test], y[test]), print_every=100 if verbose else None)
     return {"test_accuracy": model.history["val_accuracy"][-1]}
 
 

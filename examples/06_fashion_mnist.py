@@ -22,7 +22,8 @@ def main(epochs: int = 10, seed: int = 0) -> dict:
                       cr.Dense(128, 128, init="he", rng=rng), cr.ReLU(),
                       cr.Dense(128, 10, init="glorot", rng=rng), cr.Softmax()])
     model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(decay=1e-3))
-    model.train(X, y, epochs=epochs, batch_size=128, rng=rng, validation_data=(X_test, y_test))
+    model.train(X, y, epochs=epochs, batch_size=128, rng=rng, validation_data=(X_test, y_test),
+                print_every=100)
     model.save("fashion_mnist.model")
     predictions = model.output_layer_activation.predictions(model.predict(X_test[:5]))
     for predicted, actual in zip(predictions, y_test[:5], strict=True):
