@@ -236,6 +236,11 @@ def test_bad_values_and_divergence_are_shown_on_the_page(tab):
     assert "learning_rate must be a finite number in (0.0, 10.0]" in message.inner_text()
     assert page.page.input_value("#learning_rate") in ("-1", "0.005")
     page.page.click("#message-close")
+    # A shared link with a setting the page does not know: said so, the rest applied.
+    shared = tab("layers=4&wings=2")
+    shared.page.locator("#message").wait_for(state="visible")
+    assert "unknown setting(s) wings" in shared.page.inner_text("#message")
+    shared.page.wait_for_function("() => document.querySelectorAll('.node.neuron').length === 4")
     diverging = tab("dataset=sine&features=x1,x1sq&activation=linear&optimizer=sgd"
                     "&learning_rate=10&layers=8,8&batch_size=1&epochs_per_frame=20")
     diverging.page.click("#play")
@@ -244,7 +249,7 @@ def test_bad_values_and_divergence_are_shown_on_the_page(tab):
     diverging.page.wait_for_function("() => !document.body.classList.contains('playing')")
     assert diverging.page.inner_text("#play") == "▶ play"
     assert diverging.page.locator(".node.neuron").count() == 16  # still drawn
-    assert page.errors == [] and diverging.errors == []
+    assert page.errors == [] and diverging.errors == [] and shared.errors == []
 
 
 def test_the_server_survives_junk_from_a_browser_socket(tab):

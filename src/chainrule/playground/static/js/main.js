@@ -59,7 +59,7 @@ const handlers = {
     state.page = page;
     $("show_test").checked = page.show_test;
     $("discretize").checked = page.discretize;
-    if (Object.keys(settings).length) changeSettings(settings);
+    askFor(settings);
   },
   network(message) {
     state.network = message;
@@ -205,8 +205,20 @@ window.addEventListener("hashchange", () => {
   state.page = page;
   $("show_test").checked = page.show_test;
   $("discretize").checked = page.discretize;
-  changeSettings(settings);
+  askFor(settings);
 });
+
+/** Settings from a URL: the known ones together, any others apart (so that the server's
+ *  error about them leaves the rest of a shared link working). */
+function askFor(settings) {
+  const known = {};
+  const unknown = {};
+  for (const [key, value] of Object.entries(settings)) {
+    (key in state.hello.defaults ? known : unknown)[key] = value;
+  }
+  if (Object.keys(known).length) changeSettings(known);
+  if (Object.keys(unknown).length) changeSettings(unknown);
+}
 
 $("play").addEventListener("click", () => send({ type: state.playing ? "pause" : "play" }));
 $("step").addEventListener("click", () => send({ type: "step" }));
