@@ -99,6 +99,23 @@ def test_other_output_layers(tmp_path, head):
                                rtol=1e-5, atol=1e-5)
 
 
+def test_the_books_classes_export_as_their_base(tmp_path):
+    from chainrule import nnfs
+
+    np.random.seed(0)
+    model = nnfs.Model()
+    for layer in (nnfs.Layer_Dense(N_FEATURES, 16, 0, 5e-4), nnfs.Activation_ReLU(),
+                  nnfs.Layer_Dropout(0.1), nnfs.Layer_Dense(16, 3), nnfs.Activation_Softmax()):
+        model.add(layer)
+    proto = chainrule_onnx.to_onnx(model)
+    assert [node.name for node in proto.graph.node] == ["Dense_0", "ReLU_1", "Dropout_2",
+                                                        "Dense_3", "Softmax_4"]
+    chainrule_onnx.export(model, tmp_path / "m.onnx")
+    X = inputs(1000, np.float32)
+    np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", X), model.predict(X),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_normalization_is_exported_as_affine_ops(tmp_path):
     rng = np.random.default_rng(5)
     norm = Normalization(rng.normal(1, 2, (1, N_FEATURES)), rng.uniform(0.5, 3, (1, N_FEATURES)))

@@ -29,9 +29,11 @@ INPUT, OUTPUT, BATCH = "input", "output", "batch"
 
 # Layers that are one ONNX operator with the same name for the same function.
 _ELEMENTWISE = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
-                "Linear": "Identity", "Dropout": "Identity"}
+                "Linear": "Identity", "Dropout": "Identity", "Input": "Identity"}
+# Matched along each layer's class hierarchy, so the book's subclasses (Layer_Dense, ...)
+# export as their base; Normalization by name alone, whichever module defines it.
 SUPPORTED = ("Dense", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Linear", "Dropout",
-             "Normalization")
+             "Input", "Normalization")
 
 
 def _onnx():
@@ -67,7 +69,7 @@ def to_onnx(model):
     if not model.layers:
         raise ValueError("model has no layers: there is nothing to export")
     for index, layer in enumerate(model.layers):
-        if type(layer).__name__ not in SUPPORTED:
+        if _kind(layer) is None:
             raise TypeError(f"model.layers[{index}] ({layer!r}) cannot be exported to ONNX; "
                             f"supported layers: {', '.join(SUPPORTED)}")
     dtype = np.dtype(model.dtype)
@@ -78,7 +80,7 @@ def to_onnx(model):
     graph = _Graph(onnx, dtype)
     current = INPUT
     for index, layer in enumerate(model.layers):
-        name = f"{type(layer).__name__}_{index}"
+        name = f"{_kind(layer)}_{index}"
         last = index == len(model.layers) - 1
         current = _add_layer(graph, layer, name, current, OUTPUT if last else f"{name}.output")
     n_features, n_outputs = _widths(model)
@@ -115,6 +117,14 @@ def export(model, path) -> None:
     atomic_write(path, lambda file: file.write(data))
 
 
+def _kind(layer) -> str | None:
+    """The supported layer type ``layer`` is, or None."""
+    for cls in type(layer).__mro__:
+        if cls.__name__ in SUPPORTED:
+            return cls.__name__
+    return None
+
+
 class _Graph:
     """The nodes and initializers collected so far, with the graph's dtype."""
 
@@ -135,7 +145,7 @@ class _Graph:
 
 def _add_layer(graph: _Graph, layer, name: str, x: str, out: str) -> str:
     """Append the node(s) computing ``layer`` from tensor ``x`` into tensor ``out``."""
-    kind = type(layer).__name__
+    kind = _kind(layer)
     if kind == "Dense":
         # Gemm computes A·B + C, the Dense layer's x·W + b; the (1, n) bias row broadcasts.
         weights = graph.constant(f"{name}.weights", layer.weights)
@@ -181,7 +191,7 @@ def _widths(model) -> tuple:
             n_features = width
             break
     for layer in reversed(model.layers):
-        if type(layer).__name__ == "Dense":
+        if _kind(layer) == "Dense":
             n_outputs = int(layer.n_neurons)
             break
         width = _input_width(layer)
@@ -192,7 +202,7 @@ def _widths(model) -> tuple:
 
 
 def _input_width(layer) -> int | None:
-    kind = type(layer).__name__
+    kind = _kind(layer)
     if kind == "Dense":
         return int(layer.n_inputs)
     if kind == "Normalization" and getattr(layer, "mean", None) is not None:
