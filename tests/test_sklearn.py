@@ -344,3 +344,13 @@ def test_every_layer_loss_and_optimizer_pickles_mid_training(optimizer, loss):
     for ours, theirs in zip(copy.get_parameters(), model.get_parameters(), strict=True):
         for a, b in zip(ours, theirs, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_the_trained_model_saves_as_a_chainrule_file(tmp_path):
+    X, y = blobs()
+    clf = ChainruleClassifier(hidden_layer_sizes=(8,), dropout=0.1, max_iter=5,
+                              random_state=0).fit(X, y)
+    clf.model_.save(tmp_path / "clf.chainrule")
+    loaded = cr.Model.load(tmp_path / "clf.chainrule")
+    np.testing.assert_array_equal(loaded.predict(X.astype(np.float32)), clf.model_.predict(X))
+    np.testing.assert_array_equal(clf.classes_[loaded.predict(X).argmax(axis=1)], clf.predict(X))
