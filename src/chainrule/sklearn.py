@@ -58,8 +58,9 @@ class _ChainruleEstimator(BaseEstimator):
         Dropout rate after every hidden activation.
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the data (stratified for classifiers), stop
-        when its loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and
-        keep the best epoch's weights. Without it, the same rule watches the training loss.
+        once its loss has gone more than ``n_iter_no_change`` epochs without falling by
+        more than ``tol`` (scikit-learn's rule), and keep the best epoch's weights.
+        Without it, the same rule watches the training loss.
     validation_fraction : float in (0, 1), default 0.1
     n_iter_no_change : int, default 10
     tol : float, default 1e-4
