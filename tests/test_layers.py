@@ -227,3 +227,22 @@ def test_extreme_inputs_stay_finite_without_warnings():
         assert np.isfinite(layer.backward(np.ones_like(out))).all()
     np.testing.assert_allclose(Sigmoid().forward(np.array([[-1e3, 1e3]])), [[0.0, 1.0]])
     np.testing.assert_allclose(Softmax().forward(np.array([[1e4, -1e4]])), [[1.0, 0.0]])
+
+
+def test_set_default_dtype_is_one_place_to_make_a_model_float64():
+    import chainrule as cr
+
+    previous = cr.set_default_dtype(np.float64)
+    try:
+        model = cr.Model([cr.Dense(3, 1), cr.ReLU()])
+        assert model.dtype == np.float64 and model.layers[0].biases.dtype == np.float64
+        model.layers[0].set_parameters(np.array([[-3.0], [-1.0], [2.0]]), np.array([[1.0]]))
+        # The seed's neuron, exact: 1·(−3) + (−2)·(−1) + 3·2 + 1 = 6.
+        assert model.predict(np.array([[1.0, -2.0, 3.0]]))[0, 0] == 6.0
+        assert repr(cr.Dense(2, 2)) == "Dense(2, 2)"  # the default is not worth a mention
+        assert cr.Dense(2, 2, dtype=np.float32).weights.dtype == np.float32
+    finally:
+        assert cr.set_default_dtype(previous) == np.float64
+    assert cr.Dense(2, 2).weights.dtype == np.float32 == cr.get_default_dtype()
+    with pytest.raises(TypeError, match="floating-point"):
+        cr.set_default_dtype(np.int32)
