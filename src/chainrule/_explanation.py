@@ -1,4 +1,5 @@
-"""How an ``Explanation`` reads: as text (the seed's way), as an HTML table, as JSON types.
+"""What ``explain`` returns: the ``Explanation`` and its ``Step`` s, and how they read —
+as text (the seed's way), as an HTML table (Jupyter), as JSON types (the playground).
 
 Each step becomes one or two rows: the local derivative (``×``) and the gradient it
 makes (``=``), or the sum over a layer's outputs (``Σ``). Per-sample numbers are
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +19,105 @@ import numpy as np
 SHOWN_SAMPLES = 3
 #: entries of a vector shown before "…"
 SHOWN_UNITS = 4
+
+
+@dataclass
+class Step:
+    """One link of the chain: a quantity, the rule that produced it, and its numbers.
+
+    Attributes
+    ----------
+    kind : {"loss", "factor", "sum", "parameter", "regularization"}
+        ``"loss"``: the loss's derivative, where the chain starts. ``"factor"``: an
+        element-wise layer; the gradient is multiplied by ``local``. ``"sum"``: a
+        layer that mixes its inputs (Dense, Softmax); the gradient of one input sums
+        over the layer's outputs. ``"parameter"``: ∂z/∂θ; ``gradient`` holds the
+        per-sample terms. ``"regularization"``: the penalty's gradient, added once.
+    quantity : str
+        What ``local`` is the derivative of, e.g. ``"∂ŷ/∂z0[1]"``.
+    result : str
+        What ``gradient`` is, e.g. ``"∂L/∂z0[1]"``.
+    rule : str
+        The rule that produced it, as the layer (or loss) states it.
+    layer : int or None
+        Index into the layer list; None for the loss.
+    local : ndarray or None
+        The local derivative: (n_samples,) for a factor or parameter step, the
+        Jacobian column (n_samples, n_outputs) for the sum nearest θ, else None.
+    gradient : ndarray
+        ∂L/∂(result) per sample: (n_samples,) near θ, (n_samples, width) further up
+        the chain, where one input feeds several outputs; 0-d for regularization.
+    """
+
+    kind: str
+    quantity: str
+    result: str
+    rule: str
+    layer: int | None
+    local: np.ndarray | None
+    gradient: np.ndarray
+
+    def to_dict(self, samples: int = 5) -> dict:
+        """The step as plain JSON types, numbers for the first ``samples`` samples."""
+        return {"kind": self.kind, "quantity": self.quantity, "result": self.result,
+                "rule": self.rule, "layer": self.layer,
+                "local": None if self.local is None else jsonable(self.local[:samples]),
+                "gradient": jsonable(self.gradient if self.gradient.ndim == 0
+                                     else self.gradient[:samples])}
+
+
+@dataclass(repr=False)
+class Explanation:
+    """∂L/∂θ for one parameter θ, the chain that produced it, and a numerical check.
+
+    Attributes
+    ----------
+    value : float
+        ∂L/∂θ as the model's backward pass computes it (``layer.d<param>[index]``),
+        regularisation included.
+    numerical : float
+        Central difference (L(θ + ε) − L(θ − ε)) / 2ε, computed in float64.
+    relative_error : float
+        |value − numerical| / max(|value|, |numerical|) (0 when both are 0).
+    steps : list of Step
+        The chain from the loss back to θ.
+    """
+
+    parameter: str
+    layer: int
+    param: str
+    index: tuple[int, int]
+    layer_repr: str
+    loss: str
+    n_samples: int
+    value: float
+    numerical: float
+    relative_error: float
+    steps: list[Step]
+
+    @property
+    def terms(self) -> np.ndarray:
+        """The per-sample terms of ∂L/∂θ, (n_samples,), before regularisation."""
+        return next(step.gradient for step in self.steps if step.kind == "parameter")
+
+    def __str__(self) -> str:
+        return explanation_text(self)
+
+    def __repr__(self) -> str:
+        return (f"Explanation({self.parameter}: value={self.value:.10g}, numerical="
+                f"{self.numerical:.10g}, relative_error={self.relative_error:.2g})")
+
+    def _repr_html_(self) -> str:
+        return explanation_html(self)
+
+    def to_dict(self, samples: int = 5) -> dict:
+        """Everything as plain JSON types (lists, floats, strings; NaN as None)."""
+        return {"parameter": self.parameter, "layer": self.layer, "param": self.param,
+                "index": list(self.index), "layer_repr": self.layer_repr, "loss": self.loss,
+                "n_samples": self.n_samples, "value": jsonable(self.value),
+                "numerical": jsonable(self.numerical),
+                "relative_error": jsonable(self.relative_error),
+                "steps": [step.to_dict(samples) for step in self.steps]}
 
 
 def jsonable(x):
