@@ -212,10 +212,12 @@ def explanation_text(explanation) -> str:
 def explanation_html(explanation) -> str:
     """The same chain as an HTML table (Jupyter shows it for an Explanation)."""
     cells = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(cell)}</td>"
+        "<tr>" + "".join(f"<td style='text-align:left; white-space:pre'>{html.escape(cell)}</td>"
                          for cell in line) + "</tr>"
         for line in rows(explanation))
     head = "<br>".join(html.escape(part) for part in header(explanation).split("\n"))
-    return (f"<div><p>{head}</p><table><thead><tr><th></th><th>quantity</th><th>numbers</th>"
-            f"<th>rule</th></tr></thead><tbody>{cells}</tbody></table>"
+    titles = "".join(f"<th style='text-align:left'>{title}</th>"
+                     for title in ("", "quantity", "numbers", "rule"))
+    return (f"<div><p>{head}</p><table><thead><tr>{titles}</tr></thead><tbody>{cells}</tbody>"
+            "</table>"
             f"<p>{html.escape(footer(explanation))}</p></div>")
