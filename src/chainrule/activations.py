@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_nonnegative
-from .layers import Layer, _check_inputs
+from .layers import Layer, _check_inputs, diagonal_jacobian
 
 
 class ReLU(Layer):
@@ -36,6 +36,18 @@ class ReLU(Layer):
         np.multiply(dvalues, passes, out=self.dinputs)
         return self.dinputs
 
+    def derivative(self, inputs: np.ndarray) -> np.ndarray:
+        """∂ReLU/∂x element-wise at ``inputs`` (n_samples, k): 1 where x > 0, else 0."""
+        inputs = _check_inputs(self, inputs)
+        return (inputs > 0).astype(inputs.dtype)
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """The derivative on the diagonal: (n_samples, k, k)."""
+        return diagonal_jacobian(self.derivative(inputs))
+
+    def local_rule(self) -> str:
+        return "ReLU: ∂a/∂z = 1 where z > 0, else 0"
+
 
 class LeakyReLU(Layer):
     """``x`` for x > 0, ``alpha·x`` otherwise: a small slope keeps units alive."""
@@ -58,6 +70,18 @@ class LeakyReLU(Layer):
     def config(self) -> dict:
         return {"alpha": self.alpha}
 
+    def derivative(self, inputs: np.ndarray) -> np.ndarray:
+        """Element-wise at ``inputs`` (n_samples, k): 1 where x > 0, else ``alpha``."""
+        inputs = _check_inputs(self, inputs)
+        return np.where(inputs > 0, 1, self.alpha).astype(inputs.dtype)
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """The derivative on the diagonal: (n_samples, k, k)."""
+        return diagonal_jacobian(self.derivative(inputs))
+
+    def local_rule(self) -> str:
+        return f"LeakyReLU: ∂a/∂z = 1 where z > 0, else α = {self.alpha:g}"
+
 
 class Sigmoid(Layer):
     """Logistic function ``σ(x) = 1 / (1 + e^(−x))``; predictions are ``σ > 0.5``."""
@@ -79,6 +103,19 @@ class Sigmoid(Layer):
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
         return (outputs > 0.5) * 1
 
+    def derivative(self, inputs: np.ndarray) -> np.ndarray:
+        """σ'(x) = σ(x)·(1 − σ(x)) element-wise at ``inputs`` (n_samples, k)."""
+        # A fresh layer's forward gives σ(x) without touching this layer's stored output.
+        s = Sigmoid().forward(inputs)
+        return s * (1 - s)
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """The derivative on the diagonal: (n_samples, k, k)."""
+        return diagonal_jacobian(self.derivative(inputs))
+
+    def local_rule(self) -> str:
+        return "Sigmoid: ∂σ/∂z = σ(z)·(1 − σ(z))"
+
 
 class Tanh(Layer):
     """Hyperbolic tangent, output in (−1, 1)."""
@@ -98,6 +135,18 @@ class Tanh(Layer):
         np.subtract(1, self.dinputs, out=self.dinputs)
         self.dinputs *= dvalues
         return self.dinputs
+
+    def derivative(self, inputs: np.ndarray) -> np.ndarray:
+        """tanh'(x) = 1 − tanh²(x) element-wise at ``inputs`` (n_samples, k)."""
+        inputs = _check_inputs(self, inputs)
+        return 1 - np.tanh(inputs) ** 2
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """The derivative on the diagonal: (n_samples, k, k)."""
+        return diagonal_jacobian(self.derivative(inputs))
+
+    def local_rule(self) -> str:
+        return "Tanh: ∂tanh/∂z = 1 − tanh²(z)"
 
 
 class Softmax(Layer):
@@ -140,6 +189,19 @@ class Softmax(Layer):
         classes = self._buffer("predictions", (len(outputs),), np.intp)
         return np.argmax(outputs, axis=1, out=classes)
 
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """diag(s) − s·sᵀ for each sample's softmax s: (n_samples, k, k).
+
+        ∂s_i/∂z_j = s_i·(δ_ij − s_j): every probability depends on every logit,
+        through the shared normalising sum.
+        """
+        # A fresh layer's forward gives s without touching this layer's stored output.
+        s = Softmax().forward(inputs)
+        return s[:, :, None] * np.eye(s.shape[1], dtype=s.dtype) - s[:, :, None] * s[:, None, :]
+
+    def local_rule(self) -> str:
+        return "Softmax: ∂s_i/∂z_j = s_i·(δ_ij − s_j), i.e. diag(s) − s·sᵀ"
+
 
 def _row_max(layer: Layer, x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """The maximum of each row of ``x`` (n, k) into ``out`` (n, 1).
@@ -169,3 +231,15 @@ class Linear(Layer):
         self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
         np.copyto(self.dinputs, dvalues)
         return self.dinputs
+
+    def derivative(self, inputs: np.ndarray) -> np.ndarray:
+        """The identity's derivative: ones, (n_samples, k)."""
+        inputs = _check_inputs(self, inputs)
+        return np.ones(inputs.shape, inputs.dtype)
+
+    def jacobian(self, inputs: np.ndarray) -> np.ndarray:
+        """The derivative on the diagonal: (n_samples, k, k)."""
+        return diagonal_jacobian(self.derivative(inputs))
+
+    def local_rule(self) -> str:
+        return "Linear: ∂a/∂z = 1 (the identity)"

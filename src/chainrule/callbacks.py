@@ -160,3 +160,92 @@ class EarlyStopping(Callback):
     def __repr__(self) -> str:
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
                 f"min_delta={self.min_delta}, restore_best_weights={self.restore_best_weights})")
+
+
+class GradientMonitor(Callback):
+    """Watch the gradients: per epoch and per trainable layer, how big they are and how
+    far each step moves the parameters.
+
+    After every optimizer step it measures, for each trainable layer (all its
+    parameters together):
+
+    * the gradient norm ‖∂L/∂θ‖ — in a deep sigmoid network it shrinks layer by
+      layer towards the input (vanishing gradients), in a ReLU network it does not;
+    * the update-to-parameter ratio ‖Δθ‖ / ‖θ‖ — how far the step moved the
+      parameters relative to their size (around 1e-3 is the usual healthy figure;
+      much smaller, the layer barely learns; much larger, training is unstable).
+
+    Each epoch records the mean over its steps.
+
+    Attributes
+    ----------
+    labels : list of str
+        One per trainable layer, with its first parameter's shape: ``"layers[0] Dense(2, 64)"``.
+    grad_norms, update_ratios : dict of str → list of float
+        By label, one value per epoch.
+    epochs : list of int
+        The epochs recorded.
+    """
+
+    def __init__(self):
+        self.labels: list[str] = []
+        self.grad_norms: dict[str, list[float]] = {}
+        self.update_ratios: dict[str, list[float]] = {}
+        self.epochs: list[int] = []
+
+    def on_train_begin(self, logs=None) -> None:
+        self._layers = [(f"layers[{i}] {type(layer).__name__}"
+                         f"{getattr(layer, layer.params[0]).shape}", layer)
+                        for i, layer in enumerate(self.model.layers) if layer.params]
+        for label, _ in self._layers:
+            if label not in self.grad_norms:
+                self.labels.append(label)
+                self.grad_norms[label], self.update_ratios[label] = [], []
+        # One array per parameter, reused every step for the values before the update.
+        self._before = {(label, name): getattr(layer, name).copy()
+                        for label, layer in self._layers for name in layer.params}
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._sums = {label: [0.0, 0.0] for label, _ in self._layers}
+        self._steps = 0
+
+    def on_batch_begin(self, step, logs=None) -> None:
+        for label, layer in self._layers:
+            for name in layer.params:
+                self._before[(label, name)][...] = getattr(layer, name)
+
+    def on_batch_end(self, step, logs=None) -> None:
+        for label, layer in self._layers:
+            gradient = update = size = 0.0
+            for name in layer.params:
+                param = getattr(layer, name).ravel()
+                grad = getattr(layer, "d" + name).ravel()
+                step_taken = self._before[(label, name)].ravel()
+                step_taken -= param  # θ_before − θ_after = −Δθ, in place
+                gradient += float(grad @ grad)
+                update += float(step_taken @ step_taken)
+                size += float(param @ param)
+            self._sums[label][0] += math.sqrt(gradient)
+            self._sums[label][1] += math.sqrt(update / size) if size > 0 else 0.0
+        self._steps += 1
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if not self._steps:
+            return
+        self.epochs.append(epoch)
+        for label, (gradient, ratio) in self._sums.items():
+            self.grad_norms[label].append(gradient / self._steps)
+            self.update_ratios[label].append(ratio / self._steps)
+
+    def get_state(self) -> dict:
+        return {"labels": list(self.labels), "epochs": list(self.epochs),
+                "grad_norms": {k: list(v) for k, v in self.grad_norms.items()},
+                "update_ratios": {k: list(v) for k, v in self.update_ratios.items()}}
+
+    def set_state(self, state: dict) -> None:
+        self.labels = list(state.get("labels", []))
+        self.epochs = [int(epoch) for epoch in state.get("epochs", [])]
+        self.grad_norms = {k: [float(x) for x in v]
+                           for k, v in state.get("grad_norms", {}).items()}
+        self.update_ratios = {k: [float(x) for x in v]
+                              for k, v in state.get("update_ratios", {}).items()}

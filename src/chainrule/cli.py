@@ -109,6 +109,23 @@ def _parser() -> argparse.ArgumentParser:
     playground.add_argument("--no-browser", action="store_true",
                             help="only print the URL; do not open a browser")
     playground.set_defaults(run=_playground)
+
+    explain = sub.add_parser("explain", help="print the chain rule for one weight of a saved model",
+                             description="Run a saved model forward and backward on a dataset "
+                             "and print ∂L/∂θ for one parameter as the chain of local "
+                             "derivatives that produces it, with a numerical check.")
+    explain.add_argument("model", type=Path)
+    explain.add_argument("--dataset", default="spiral",
+                         help=f"one of {', '.join(DATASETS)}, or a CSV file (default: %(default)s)")
+    explain.add_argument("--layer", type=int, default=0,
+                         help="index of a layer with parameters (default: %(default)s)")
+    explain.add_argument("--param", default="weights", choices=("weights", "biases"))
+    explain.add_argument("--index", default="0,0",
+                         help="the element: I,J for weights, J for biases (default: %(default)s)")
+    explain.add_argument("--samples", type=int, default=None,
+                         help="explain on the first N samples only (default: all)")
+    explain.add_argument("--seed", type=int, default=1, help="seed for generated data")
+    explain.set_defaults(run=_explain)
     return parser
 
 
@@ -188,6 +205,28 @@ def _playground(args) -> int:
         serve(args.host, args.port, open_browser=not args.no_browser)
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _explain(args) -> int:
+    from .explain import explain
+
+    model = _load_model(args.model)
+    if model.loss is None:
+        raise ValueError(f"{args.model} has no loss: the chain starts at the loss")
+    try:
+        index = tuple(int(part) for part in args.index.split(","))
+    except ValueError:
+        raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}") from None
+    if len(index) not in (1, 2):
+        raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}")
+    X, y, *_ = _load_split(args.dataset, 0.0, args.seed)
+    if args.samples is not None:
+        if args.samples < 1:
+            raise ValueError(f"--samples must be >= 1; got {args.samples}")
+        X, y = X[:args.samples], y[:args.samples]
+    print(explain(model, X, y, layer=args.layer, param=args.param,
+                  index=index[0] if len(index) == 1 else index))
     return 0
 
 

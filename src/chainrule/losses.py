@@ -230,8 +230,7 @@ class SoftmaxCategoricalCrossentropy(Buffered):
 
     def local_rule(self) -> str:
         """Softmax and cross-entropy together: the rule ``backward`` uses."""
-        return ("softmax + cross-entropy: ∂L/∂z = (p − y) / n_samples, "
-                "the softmax Jacobian times −y/p, simplified")
+        return "softmax + cross-entropy: ∂L/∂z = (p − y) / n_samples"
 
 
 class BinaryCrossentropy(Loss):

@@ -374,6 +374,12 @@ class Model(Buffered):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Model([{inner}])"
 
+    def summary(self, print_fn=print) -> str:
+        """Print (with ``print_fn``; None for silence) and return the layer table, as Keras."""
+        from .summary import summary
+
+        return summary(self, print_fn)
+
 
 def _batches(n: int, batch_size: int | None):
     """Slices covering ``range(n)`` in order, ``batch_size`` at a time."""
