@@ -130,6 +130,9 @@ def _describe_optimizer(model, arrays: dict) -> dict:
     for i, layer in enumerate(model.layers):
         for name in layer.params:
             for slot, value in optimizer.get_state(layer, name).items():
+                if not np.isfinite(value).all():  # set_state refuses such state at load
+                    raise ValueError(f"optimizer state {slot!r} of layer {i} {name} holds NaN "
+                                     "or inf; a file cannot keep it")
                 arrays[f"optimizer/{i}/{name}/{slot}"] = value
     return {**_describe(optimizer, _build.OPTIMIZERS, "optimizer"),
             "iterations": values.check_count(optimizer.iterations, "optimizer.iterations",
