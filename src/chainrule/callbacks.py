@@ -17,8 +17,9 @@ A callback stops training by setting ``model.stop_training = True``.
 from __future__ import annotations
 
 import math
+import os
 
-from ._checks import check_nonnegative, check_positive_int
+from ._checks import check_nonnegative, check_positive_int, describe
 
 
 class Callback:
@@ -249,3 +250,117 @@ class GradientMonitor(Callback):
                            for k, v in state.get("grad_norms", {}).items()}
         self.update_ratios = {k: [float(x) for x in v]
                               for k, v in state.get("update_ratios", {}).items()}
+
+
+class CSVLogger(Callback):
+    """Write the history to a CSV file as it grows: one row per epoch.
+
+    The header is ``epoch`` and the keys of the first epoch's logs (``loss``,
+    ``accuracy``, ``data_loss``, ``reg_loss``, ``lr``, ``val_loss``, …); numbers
+    are written as Python's shortest exact form, so they read back to the same
+    floats. Each row is appended and flushed when its epoch ends, so the file is
+    complete up to the last finished epoch whenever training stops. The state a
+    checkpoint keeps is the file's length at that epoch: a run resumed from the
+    checkpoint first cuts off any row written after it, then appends the same
+    rows an uninterrupted run would.
+
+    Parameters
+    ----------
+    filename : str or path
+    separator : str
+        Between the fields (``","`` by default).
+    append : bool
+        Keep the rows already in the file (a new run's rows go below them)
+        instead of starting a new file.
+    """
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"CSVLogger filename must be a file path; got {describe(filename)}")
+        if not isinstance(separator, str) or len(separator) != 1 or separator in "\r\n\"":
+            raise ValueError(f"CSVLogger separator must be one character (not a quote or a "
+                             f"line break); got {separator!r}")
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = bool(append)
+        self.keys: list[str] | None = None
+        self.offset: int | None = None  # the file's length after the last row written
+
+    def on_train_begin(self, logs=None) -> None:
+        folder = os.path.dirname(os.path.abspath(self.filename))
+        if not os.path.isdir(folder):
+            raise ValueError(f"CSVLogger folder {folder!r} does not exist")
+        if self.offset is not None:
+            self._cut_to(self.offset)  # resumed: rows after the checkpoint are written again
+        elif not self.append:
+            with open(self.filename, "w", encoding="utf-8"):
+                pass
+            self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if self.keys is None:
+            self.keys = ["epoch", *logs]
+            header = self._existing_header()
+            if header is not None and header != self.keys:
+                raise ValueError(f"CSVLogger cannot append to {self.filename!r}: its columns "
+                                 f"are {header}, this run's {self.keys}")
+            lines = [] if header is not None else [self.keys]
+        else:
+            lines = []
+        values = {"epoch": epoch, **logs}
+        lines.append([_field(values.get(key, "")) for key in self.keys])
+        text = "".join(self.separator.join(line) + "\n" for line in lines)
+        with open(self.filename, "a", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            self.offset = f.tell()
+
+    def _existing_header(self) -> list[str] | None:
+        """The first line of a non-empty file, split into names; None for an empty file."""
+        if not os.path.exists(self.filename) or os.path.getsize(self.filename) == 0:
+            return None
+        with open(self.filename, encoding="utf-8") as f:
+            return f.readline().rstrip("\n").split(self.separator)
+
+    def _cut_to(self, offset: int) -> None:
+        size = os.path.getsize(self.filename) if os.path.exists(self.filename) else None
+        if size is None or size < offset:
+            held = "does not exist" if size is None else f"holds {size} bytes"
+            raise ValueError(f"CSVLogger cannot continue {self.filename!r}: it had {offset} "
+                             f"bytes at the last epoch logged and now {held}")
+        os.truncate(self.filename, offset)
+
+    def get_state(self) -> dict:
+        return {"keys": self.keys, "offset": self.offset}
+
+    def set_state(self, state: dict) -> None:
+        keys, offset = state.get("keys"), state.get("offset")
+        self.keys = None if keys is None else [str(key) for key in keys]
+        self.offset = None if offset is None else int(offset)
+
+    def __repr__(self) -> str:
+        return f"CSVLogger({self.filename!r}, separator={self.separator!r}, append={self.append})"
+
+
+def _field(value) -> str:
+    """Python's shortest exact form of a number (``repr``): it reads back to the same float."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+# The learning-rate callbacks live in their own module and build on Callback above; they
+# are importable from here too, beside the other callbacks.
+from .schedules import (  # noqa: E402
+    CosineDecay,
+    ExponentialDecay,
+    LambdaSchedule,
+    LearningRateCallback,
+    LinearWarmup,
+    ReduceLROnPlateau,
+    StepDecay,
+)
+
+__all__ = ["CSVLogger", "Callback", "CosineDecay", "EarlyStopping", "ExponentialDecay",
+           "GradientMonitor", "LambdaSchedule", "LearningRateCallback", "LinearWarmup",
+           "ReduceLROnPlateau", "StepDecay", "overrides"]

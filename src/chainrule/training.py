@@ -188,6 +188,9 @@ def _start(model, plan: Plan) -> None:
         model.rng = plan.rng
     model.resume_from_checkpoint = False
     model.stop_training = False
+    # The callbacks of this run, where each can see the others (learning-rate callbacks
+    # multiply their factors together: see chainrule.schedules).
+    model.callbacks = plan.callbacks
     for callback in plan.callbacks:
         callback.set_model(model)
     if source is not None:
@@ -222,8 +225,8 @@ def _run(model, plan: Plan) -> dict:
                     callback.on_epoch_begin(epoch, {})
                 if book_steps and plan.print_every:
                     reporter.write(f"epoch: {epoch}")
-                stats = _train_epoch(model, plan, epoch, hooks, reporter)
-                _end_epoch(model, plan, epoch, stats, reporter)
+                stats, line_reg_loss = _train_epoch(model, plan, epoch, hooks, reporter)
+                _end_epoch(model, plan, epoch, stats, reporter, line_reg_loss)
                 reporter.update(stats)
                 if model.stop_training:
                     break
@@ -237,7 +240,8 @@ def _run(model, plan: Plan) -> dict:
     return model.history
 
 
-def _train_epoch(model, plan: Plan, epoch: int, hooks: dict, reporter) -> dict:
+def _train_epoch(model, plan: Plan, epoch: int, hooks: dict, reporter) -> tuple[dict, float]:
+    """One epoch's steps; returns its figures and the penalty its last step started with."""
     loss, accuracy, optimizer = model.loss, model.accuracy, model.optimizer
     loss.new_pass()
     accuracy.new_pass()
@@ -255,14 +259,17 @@ def _train_epoch(model, plan: Plan, epoch: int, hooks: dict, reporter) -> dict:
         predictions = model.output_layer_activation.predictions(output)
         batch_accuracy = accuracy.calculate(predictions, labels)
         model.backward(output, targets)
+        book_line = plan.print_every and (plan.batch_size is None or (
+            step % plan.print_every == 0 or step == plan.n_steps - 1))
+        # The book prints the penalty of the parameters this step's loss was computed
+        # with, taken before the optimizer moves them.
+        step_reg_loss = loss.regularization_loss() if book_line and model._regularized else 0.0
         try:
             optimizer.step(model.trainable_layers)
         except FloatingPointError as error:
             raise _diverged(model, epoch, step, str(error)) from error
-        if plan.batch_size is not None and plan.print_every and (
-                step % plan.print_every == 0 or step == plan.n_steps - 1):
-            reg_loss = loss.regularization_loss() if model._regularized else 0.0
-            reporter.write(_line(f"step: {step}", batch_accuracy, data_loss, reg_loss,
+        if book_line and plan.batch_size is not None:
+            reporter.write(_line(f"step: {step}", batch_accuracy, data_loss, step_reg_loss,
                                  optimizer.current_learning_rate))
         for callback in hooks["on_batch_end"]:
             callback.on_batch_end(step, {"size": len(X), "data_loss": data_loss,
@@ -273,10 +280,11 @@ def _train_epoch(model, plan: Plan, epoch: int, hooks: dict, reporter) -> dict:
     reg_loss = loss.regularization_loss() if model._regularized else 0.0
     return {"loss": data_loss + reg_loss, "accuracy": accuracy.calculate_accumulated(),
             "data_loss": data_loss, "reg_loss": reg_loss,
-            "lr": float(optimizer.current_learning_rate)}
+            "lr": float(optimizer.current_learning_rate)}, step_reg_loss
 
 
-def _end_epoch(model, plan: Plan, epoch: int, stats: dict, reporter) -> None:
+def _end_epoch(model, plan: Plan, epoch: int, stats: dict, reporter,
+               line_reg_loss: float) -> None:
     book_steps = plan.batch_size is not None
     if plan.validation is not None:
         stats["val_loss"], stats["val_accuracy"] = _validate(model, plan, epoch)
@@ -297,8 +305,13 @@ def _end_epoch(model, plan: Plan, epoch: int, stats: dict, reporter) -> None:
             reporter.write(f"validation, acc: {stats['val_accuracy']:.3f}, "
                            f"loss: {stats['val_loss']:.3f}")
     elif epoch % plan.print_every == 0 or epoch == plan.last or model.stop_training:
-        reporter.write(_line(f"epoch: {epoch}", stats["accuracy"], stats["data_loss"],
-                             stats["reg_loss"], stats["lr"]))
+        # Chapter 18's line: the penalty before the epoch's step, as its loss.
+        line = _line(f"epoch: {epoch}", stats["accuracy"], stats["data_loss"],
+                     line_reg_loss, stats["lr"])
+        if plan.validation is not None:
+            # The book's line first, then the held-out figures of the same epoch.
+            line += f", val_acc: {stats['val_accuracy']:.3f}, val_loss: {stats['val_loss']:.3f}"
+        reporter.write(line)
 
 
 def _validate(model, plan: Plan, epoch: int) -> tuple[float, float]:
