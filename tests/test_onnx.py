@@ -15,6 +15,11 @@ chainrule_onnx = pytest.importorskip("chainrule.onnx")
 
 N_FEATURES = 6
 
+try:  # issue 13's layer
+    from chainrule.normalization import Normalization as REAL_NORMALIZATION
+except ImportError:  # pragma: no cover - until it lands
+    REAL_NORMALIZATION = None
+
 
 class Normalization(Layer):
     """Stand-in with the shape of issue 13's layer (mean and std, as non-trainable arrays),
@@ -40,9 +45,8 @@ def hidden_layers(dtype):
         "dropout": cr.Dropout(0.5, rng=0),
         "softmax": cr.Softmax(),
     }
-    real = getattr(cr, "Normalization", None)
-    if real is not None:
-        cases["normalization"] = _adapted(real(), dtype)
+    if REAL_NORMALIZATION is not None:
+        cases["normalization"] = _adapted(REAL_NORMALIZATION(), dtype)
     return cases
 
 
@@ -136,6 +140,35 @@ def test_unadapted_normalization_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"Normalization_0 .*adapt\(X\)"):
         chainrule_onnx.export(build(cr.ReLU(), first=norm), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.skipif(REAL_NORMALIZATION is None, reason="chainrule has no Normalization yet")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_scaling_that_travels_with_the_model(tmp_path, dtype):
+    """Normalization first (raw inputs) and inverted last (targets' units): the regression
+    recipe of issue 13, exported whole."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(50, 20, size=(300, N_FEATURES))
+    y = X @ rng.normal(size=(N_FEATURES, 2)) + 1000
+    inputs_layer = REAL_NORMALIZATION().adapt(X)
+    targets_layer = REAL_NORMALIZATION().adapt(y)
+    model = cr.Model([inputs_layer, cr.Dense(N_FEATURES, 16, init="he", dtype=dtype, rng=rng),
+                      cr.ReLU(), cr.Dense(16, 2, dtype=dtype, rng=rng), cr.Linear(),
+                      targets_layer.inverted()])
+    for layer in model.layers:
+        if isinstance(layer, cr.Dense):
+            layer.biases[...] = rng.normal(0, 0.5, size=layer.biases.shape)
+    proto = chainrule_onnx.to_onnx(model)
+    ops = [(node.name, node.op_type) for node in proto.graph.node]
+    assert ops[:2] == [("Normalization_0.centre", "Sub"), ("Normalization_0", "Div")]
+    assert ops[-2:] == [("Normalization_5.scale", "Mul"), ("Normalization_5", "Add")]
+    chainrule_onnx.export(model, tmp_path / "m.onnx")
+    for n in (1, 1000):
+        X_new = rng.normal(50, 20, size=(n, N_FEATURES)).astype(dtype)
+        expected = model.predict(X_new)
+        assert np.abs(expected).max() > 500  # in the targets' units, not standardised
+        np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", X_new), expected,
+                                   rtol=1e-5, atol=1e-5)
 
 
 def test_graph_is_valid_and_loadable_by_older_runtimes(tmp_path):

@@ -171,15 +171,18 @@ def _leaky_relu(graph: _Graph, alpha: float, name: str, x: str, out: str) -> str
 
 
 def _normalization(graph: _Graph, layer, name: str, x: str, out: str) -> str:
-    """(x − mean) / std, with the statistics the layer learned in ``adapt``."""
+    """(x − mean) / std as ``Sub`` + ``Div``, or x · std + mean (``invert=True``) as
+    ``Mul`` + ``Add``: the layer's own operations, in its order, on its statistics."""
     if getattr(layer, "mean", None) is None or getattr(layer, "std", None) is None:
         raise ValueError(f"{name} ({layer!r}) has no mean and std to export: call adapt(X) "
                          "on it first")
-    mean = np.reshape(layer.mean, (1, -1))
-    std = np.reshape(layer.std, (1, -1))
-    centred = graph.node("Sub", [x, graph.constant(f"{name}.mean", mean)], f"{name}.centred",
-                         f"{name}.centre")
-    return graph.node("Div", [centred, graph.constant(f"{name}.std", std)], out, name)
+    mean = graph.constant(f"{name}.mean", np.reshape(layer.mean, (1, -1)))
+    std = graph.constant(f"{name}.std", np.reshape(layer.std, (1, -1)))
+    if getattr(layer, "invert", False):
+        scaled = graph.node("Mul", [x, std], f"{name}.scaled", f"{name}.scale")
+        return graph.node("Add", [scaled, mean], out, name)
+    centred = graph.node("Sub", [x, mean], f"{name}.centred", f"{name}.centre")
+    return graph.node("Div", [centred, std], out, name)
 
 
 def _widths(model) -> tuple:
