@@ -6,7 +6,17 @@ the chain rule applied layer by layer, in plain sight.
 
 from . import callbacks, datasets
 from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
-from .callbacks import Callback, EarlyStopping
+from .callbacks import (
+    Callback,
+    CosineDecay,
+    CSVLogger,
+    EarlyStopping,
+    ExponentialDecay,
+    LambdaSchedule,
+    LinearWarmup,
+    ReduceLROnPlateau,
+    StepDecay,
+)
 from .explain import Explanation, explain
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
 from .io import ModelFileError
@@ -21,6 +31,7 @@ from .losses import (
 )
 from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
 from .model import Model, TrainingDiverged
+from .normalization import Normalization
 from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop
 
 __version__ = "0.1.0"
@@ -31,30 +42,38 @@ __all__ = [
     "Adagrad",
     "Adam",
     "BinaryCrossentropy",
+    "CSVLogger",
     "Callback",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
+    "CosineDecay",
     "Dense",
     "Dropout",
     "EarlyStopping",
     "Explanation",
+    "ExponentialDecay",
     "GradcheckError",
     "Input",
+    "LambdaSchedule",
     "Layer",
     "LeakyReLU",
     "Linear",
+    "LinearWarmup",
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
     "Model",
     "ModelFileError",
+    "Normalization",
     "Optimizer",
     "RMSprop",
     "ReLU",
+    "ReduceLROnPlateau",
     "RegressionAccuracy",
     "Sigmoid",
     "Softmax",
     "SoftmaxCategoricalCrossentropy",
+    "StepDecay",
     "Tanh",
     "TrainingDiverged",
     "callbacks",

@@ -13,12 +13,13 @@ import re
 import numpy as np
 
 from . import _filevalues as values
-from . import activations, layers, losses, metrics, optimizers
+from . import activations, layers, losses, metrics, normalization, optimizers
 from ._archive import ModelFileError
 
 LAYERS = {cls.__name__: cls for cls in (
     layers.Dense, layers.Dropout, layers.Input, activations.ReLU, activations.LeakyReLU,
-    activations.Sigmoid, activations.Tanh, activations.Softmax, activations.Linear)}
+    activations.Sigmoid, activations.Tanh, activations.Softmax, activations.Linear,
+    normalization.Normalization)}
 LOSSES = {cls.__name__: cls for cls in (
     losses.CategoricalCrossentropy, losses.BinaryCrossentropy, losses.MeanSquaredError,
     losses.MeanAbsoluteError)}
@@ -84,6 +85,10 @@ def build_model(header: dict, arrays: dict, model_class):
         model.finalize()
     model.epoch = values.check_count(header.get("epoch", 0), "epoch")
     model.history = _history(header, arrays)
+    metadata = header.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ModelFileError("metadata must be an object")
+    model.metadata = metadata
     model.training_state = model.global_random_state = None
     model.training_arrays = {}
     if header["kind"] == "checkpoint":
@@ -117,7 +122,22 @@ def _build_layer(i: int, entry, arrays: dict):
             raise ModelFileError(f"layer {i} ({cls.__name__}) {name}: the file holds "
                                  f"{found[name].dtype}, the layer is {param.dtype}")
         param[...] = found[name]  # parameters stay put: written into the layer's own array
+    _restore_state_arrays(i, cls, config, layer, arrays)
     return layer
+
+
+def _restore_state_arrays(i: int, cls, config: dict, layer, arrays: dict) -> None:
+    """A layer's non-trainable arrays (``state_arrays``: Normalization's mean and std)."""
+    shapes = cls.state_shapes(config) if hasattr(cls, "state_shapes") else {}
+    found = {}
+    for name, shape in shapes.items():
+        array = arrays.pop(f"layers/{i}/{name}", None)
+        if array is None or array.shape != tuple(shape) or array.dtype.kind != "f":
+            raise ModelFileError(f"layer {i} ({cls.__name__}) {name}: expected a float array "
+                                 f"of shape {tuple(shape)} in the file")
+        found[name] = array
+    if found:
+        layer.set_state_arrays(**found)
 
 
 def _check_chain(model) -> None:

@@ -64,6 +64,11 @@ def check_signature(resume, signature: dict, checkpoint) -> None:
 def copy_training_state(source, model) -> None:
     """Continue ``model`` from the checkpoint ``source`` (same architecture, checked)."""
     model.set_parameters(source.get_parameters())
+    for ours, theirs in zip(model.layers, source.layers, strict=True):
+        # Non-trainable state (Normalization's mean and std) continues as the file has it.
+        names = getattr(theirs, "state_arrays", ())
+        if names and all(getattr(theirs, name, None) is not None for name in names):
+            ours.set_state_arrays(**{name: getattr(theirs, name) for name in names})
     optimizer, saved = model.optimizer, source.optimizer
     for ours, theirs in zip(model.layers, source.layers, strict=True):
         for name in ours.params:

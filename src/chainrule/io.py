@@ -7,8 +7,13 @@ A chainrule file is an uncompressed ZIP archive holding
   metric, the optimizer (with its step count and current learning rate), the
   epoch, the names of the history's series and, for checkpoints, the random
   generators' states and the training loop's ``training_state``; and
+  The header's ``metadata`` is a JSON object kept for the application
+  (``model.metadata``; ``{}`` when none): the command line records there the
+  task, the class labels in the order of the outputs, and the column names; and
 * ``arrays/<key>.npy`` — one NumPy ``.npy`` file per array: parameters
-  (``layers/<i>/<name>``), optimizer state (``optimizer/<i>/<name>/<slot>``), the
+  (``layers/<i>/<name>``), a layer's non-trainable state (``layers/<i>/<name>``
+  as well, for the names its class lists in ``state_arrays``: Normalization's
+  ``mean`` and ``std``), optimizer state (``optimizer/<i>/<name>/<slot>``), the
   history (``history/<j>``: float64, the j-th name in the header; NaN and inf kept),
   NumPy's global random state (``random/global_keys``) and the training loop's
   arrays (``training/<j>``, the j-th name in the header).
@@ -78,7 +83,11 @@ def save_model(model, path, *, checkpoint: bool = False) -> None:
         "epoch": values.check_count(model.epoch, "model.epoch", loading=False),
         "history": history_keys,
     }
+    metadata = _metadata(model)
+    if metadata:
+        header["metadata"] = metadata
     arrays = _parameter_arrays(model)
+    arrays.update(_state_arrays(model))
     arrays.update((f"history/{j}", array) for j, array in enumerate(history_arrays))
     if model.optimizer is not None:
         header["optimizer"] = _describe_optimizer(model, arrays)
@@ -120,6 +129,30 @@ def _describe(obj, registry: dict, what: str):
 def _parameter_arrays(model) -> dict:
     return {f"layers/{i}/{name}": getattr(layer, name)
             for i, layer in enumerate(model.layers) for name in layer.params}
+
+
+def _metadata(model) -> dict:
+    metadata = getattr(model, "metadata", None)
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"model.metadata must be a dict; got {type(metadata).__name__}")
+    values.check_json(metadata, "model.metadata", loading=False)
+    return metadata
+
+
+def _state_arrays(model) -> dict:
+    """Each layer's non-trainable arrays, named in its class's ``state_arrays``
+    (Normalization's ``mean`` and ``std``), stored beside its parameters."""
+    arrays = {}
+    for i, layer in enumerate(model.layers):
+        for name in getattr(layer, "state_arrays", ()):
+            value = getattr(layer, name, None)
+            if value is None:
+                raise ValueError(f"cannot save layer {i} {layer!r}: its {name!r} is not set "
+                                 "yet (call adapt(X) on it first)")
+            arrays[f"layers/{i}/{name}"] = value
+    return arrays
 
 
 def _describe_optimizer(model, arrays: dict) -> dict:

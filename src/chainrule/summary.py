@@ -54,6 +54,8 @@ def regularization(layer) -> str:
                  if getattr(layer, name, 0)]
     if isinstance(layer, Dropout):
         penalties.append(f"dropout {layer.config()['rate']:g}")
+    if hasattr(layer, "summary_note"):  # e.g. Normalization: its fixed mean and std
+        penalties.append(layer.summary_note())
     return ", ".join(penalties)
 
 
