@@ -123,6 +123,7 @@ def test_same_seed_same_result_with_shuffling_and_dropout(spiral):
     (p1, h1, o1), (p2, h2, o2) = runs
     for a, b in zip(p1, p2, strict=True):
         np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
     assert h1 == h2
     np.testing.assert_array_equal(o1, o2)
 

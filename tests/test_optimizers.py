@@ -91,7 +91,16 @@ def test_decay_schedule_and_defaults():
         opt.pre_update_params()
         opt.post_update_params()
     opt.pre_update_params()
-    assert opt.current_learning_rate == pytest.approx(0.05 / (1 + 5e-7 * 3))
+    # Tight enough to tell step 3 from step 4: the two rates differ by 5e-7 relative.
+    assert opt.current_learning_rate == pytest.approx(0.05 / (1 + 5e-7 * 3), rel=1e-12)
+    assert opt.current_learning_rate != pytest.approx(0.05 / (1 + 5e-7 * 4), rel=1e-12)
+    book = SGD(1.0, decay=0.1)  # the book's first rates: 1, 1/1.1, 1/1.2
+    rates = []
+    for _ in range(3):
+        book.pre_update_params()
+        rates.append(book.current_learning_rate)
+        book.post_update_params()
+    assert rates == pytest.approx([1.0, 1 / 1.1, 1 / 1.2], rel=1e-15)
     assert SGD().learning_rate == 1.0 and Adagrad().learning_rate == 1.0
     assert RMSprop().learning_rate == 0.001 and RMSprop().rho == 0.9
 

@@ -1,0 +1,385 @@
+"""Mutation testing for chainrule: does the test suite catch plausible bugs?
+
+Each *mutant* is the source with one small change a programmer could have made by
+mistake — a flipped comparison, ``+`` for ``-``, an off-by-one constant, a negated
+condition, a dropped in-place update or ``raise`` — and the suite *kills* it when
+some test fails. A mutant that survives is a bug the tests would not notice, or a
+change that is no bug at all (an equivalent mutant); each survivor is looked at.
+
+The checkout is never touched: the repository is copied to a temporary folder, each
+mutant is written into the copy, and the tests relevant to the mutated module run
+there (``-x``: the first failure kills) with the copy's ``src`` first on the path.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/mutants.py --sample 400 --seed 0 --log mutants.jsonl
+    .venv/bin/python tools/mutants.py --count             # how many mutants per module
+    .venv/bin/python tools/mutants.py --show model:57     # the diff of one mutant
+
+``--log`` records each result as a JSON line and skips mutants already recorded,
+so an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import difflib
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_CORE = ["test_layers", "test_jacobian", "test_gradcheck", "test_properties"]
+_FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_reliability"]
+#: module → the test files that exercise it, fastest and most direct first (``-x`` stops
+#: at the first failure, so a killed mutant costs only the tests before it)
+TESTS = {
+    "layers": [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch"],
+    "activations": [*_CORE, "test_losses", "test_training", "test_model",
+                    "test_against_pytorch"],
+    "losses": ["test_losses", "test_gradcheck", "test_properties", "test_training",
+               "test_model", "test_against_pytorch"],
+    "optimizers": ["test_optimizers", "test_plumbing", "test_training", "test_checkpoint",
+                   "test_io", "test_performance", "test_model", "test_against_pytorch"],
+    "model": ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
+              "test_reliability"],
+    "training": ["test_training", "test_plumbing", "test_checkpoint", "test_model",
+                 "test_performance", "test_reliability"],
+    "checkpoints": ["test_checkpoint", "test_training", "test_plumbing", "test_reliability"],
+    "io": _FILES,
+    "_archive": _FILES,
+    "_atomic": ["test_plumbing", *_FILES],
+    "_filevalues": _FILES,
+    "_build": _FILES,
+}
+
+# -- the mutation operators ---------------------------------------------------------------------
+
+SWAP_COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+                ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+                ast.In: ast.NotIn, ast.NotIn: ast.In}
+SWAP_ARITHMETIC = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+                   ast.FloorDiv: ast.Div, ast.Pow: ast.Mult, ast.Mod: ast.FloorDiv}
+SWAP_BOOL = {ast.And: ast.Or, ast.Or: ast.And}
+
+
+def _is_docstring(node) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str))
+
+
+def _skipped(node) -> bool:
+    """Subtrees not mutated: message text, warnings, annotations and ``__all__``.
+
+    A changed word or number inside an error message or a warning is not a bug a
+    test should catch (the tests match the message's meaning, not every digit).
+    """
+    if isinstance(node, (ast.JoinedStr, ast.Raise)):
+        return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "warn":
+        return True
+    if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                            for t in node.targets):
+        return True
+    return False
+
+
+def _statements(parent, field: str):
+    value = getattr(parent, field, None)
+    return value if isinstance(value, list) and value and isinstance(value[0], ast.stmt) else None
+
+
+def sites(tree: ast.Module) -> list[tuple[int, str, callable]]:
+    """Every mutation of ``tree``, in a fixed order: ``(line, description, apply)``.
+
+    ``apply()`` changes ``tree`` in place; call it on a fresh parse, never twice.
+    """
+    found = []
+
+    def visit(node, parent, field, index):
+        if isinstance(node, ast.Raise) and parent is not None:
+            found.append((node.lineno, "raise → pass", _replace(parent, field, index,
+                                                                ast.Pass())))
+        if _skipped(node) or _is_docstring(node):
+            return
+        found.extend(_mutations(node, parent, field, index))
+        for child_field, value in ast.iter_fields(node):
+            if child_field in ("annotation", "returns", "decorator_list"):
+                continue
+            if isinstance(value, list):
+                for i, child in enumerate(value):
+                    if isinstance(child, ast.AST):
+                        visit(child, node, child_field, i)
+            elif isinstance(value, ast.AST):
+                visit(value, node, child_field, None)
+
+    visit(tree, None, None, None)
+    return found
+
+
+def _replace(parent, field, index, new):
+    def apply():
+        if index is None:
+            setattr(parent, field, new)
+        else:
+            getattr(parent, field)[index] = new
+    return apply
+
+
+def _set(node, attr, value):
+    return lambda: setattr(node, attr, value)
+
+
+def _mutations(node, parent, field, index):
+    line = getattr(node, "lineno", 0)
+    if isinstance(node, ast.Compare):
+        for i, op in enumerate(node.ops):
+            if type(op) in SWAP_COMPARE:
+                new = SWAP_COMPARE[type(op)]()
+                yield line, f"{_op(op)} → {_op(new)}", _set_item(node.ops, i, new)
+    elif isinstance(node, ast.BinOp) and type(node.op) in SWAP_ARITHMETIC \
+            and not _is_text(node.left) and not _is_text(node.right):
+        new = SWAP_ARITHMETIC[type(node.op)]()
+        yield line, f"{_op(node.op)} → {_op(new)}", _set(node, "op", new)
+    elif isinstance(node, ast.AugAssign) and type(node.op) in SWAP_ARITHMETIC:
+        new = SWAP_ARITHMETIC[type(node.op)]()
+        yield line, f"{_op(node.op)}= → {_op(new)}=", _set(node, "op", new)
+    elif isinstance(node, ast.BoolOp):
+        new = SWAP_BOOL[type(node.op)]()
+        yield line, f"{_op(node.op)} → {_op(new)}", _set(node, "op", new)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
+        yield line, f"drop unary {_op(node.op)}", _replace(parent, field, index, node.operand)
+    elif isinstance(node, ast.Constant) and type(node.value) is bool:
+        yield line, f"{node.value} → {not node.value}", _set(node, "value", not node.value)
+    elif isinstance(node, ast.Constant) and type(node.value) in (int, float) \
+            and not (isinstance(parent, ast.keyword) and parent.arg == "stacklevel"):
+        new = {0: 1, 1: 0}.get(node.value, node.value + 1)
+        new = type(node.value)(new)
+        yield line, f"{node.value!r} → {new!r}", _set(node, "value", new)
+    elif isinstance(node, ast.Slice):
+        for bound in ("lower", "upper"):
+            if getattr(node, bound) is not None:
+                yield line, f"slice drops its {bound} bound", _set(node, bound, None)
+    if isinstance(node, (ast.If, ast.While, ast.IfExp)) and not (
+            isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)):
+        yield line, "negate condition", _set(node, "test", ast.UnaryOp(ast.Not(), node.test))
+    if isinstance(node, ast.Return) and node.value is not None and not (
+            isinstance(node.value, ast.Constant) and node.value.value is None):
+        yield line, "return → return None", _set(node, "value", ast.Constant(None))
+    if isinstance(node, ast.stmt) and _statements(parent, field) is not None and (
+            isinstance(node, (ast.AugAssign, ast.Break, ast.Continue))
+            or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call))
+            or (isinstance(node, ast.Assign) and isinstance(node.targets[0],
+                                                            (ast.Subscript, ast.Attribute)))):
+        yield line, "drop statement", _replace(parent, field, index, ast.Pass())
+
+
+def _set_item(items, i, value):
+    def apply():
+        items[i] = value
+    return apply
+
+
+def _is_text(node) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant)
+                                               and isinstance(node.value, (str, bytes)))
+
+
+_SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
+            ast.NotEq: "!=", ast.Is: "is", ast.IsNot: "is not", ast.In: "in",
+            ast.NotIn: "not in", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
+            ast.FloorDiv: "//", ast.Pow: "**", ast.Mod: "%", ast.And: "and", ast.Or: "or",
+            ast.Not: "not", ast.USub: "-"}
+
+
+def _op(op) -> str:
+    return _SYMBOLS[type(op)]
+
+
+# -- mutants of a module ------------------------------------------------------------------------
+
+
+def module_path(root: Path, module: str) -> Path:
+    return root / "src" / "chainrule" / f"{module}.py"
+
+
+def count(root: Path, module: str) -> int:
+    return len(sites(ast.parse(module_path(root, module).read_text())))
+
+
+def mutant(root: Path, module: str, index: int) -> tuple[str, str]:
+    """(description, mutated source) of mutant ``index`` of ``module``."""
+    tree = ast.parse(module_path(root, module).read_text())
+    line, description, apply = sites(tree)[index]
+    original = ast.unparse(copy.deepcopy(tree))
+    apply()
+    source = ast.unparse(ast.fix_missing_locations(tree))
+    changed = [d for d in difflib.unified_diff(original.splitlines(), source.splitlines(),
+                                               lineterm="", n=0)
+               if d[:1] in "+-" and d[:3] not in ("+++", "---")]
+    return f"line {line}: {description}  |  " + "  ".join(changed)[:300], source
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+def make_copy(root: Path) -> Path:
+    """A private copy of the repository: the tests' files, without caches or the venv."""
+    work = Path(tempfile.mkdtemp(prefix="chainrule-mutants-"))
+    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", ".hypothesis",
+                                    ".pytest_cache", ".ruff_cache", "build", "*.egg-info",
+                                    "chainrule-output")
+    for entry in root.iterdir():
+        if entry.name in {".git", ".venv", "build"}:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, work / entry.name, ignore=ignore)
+        else:
+            shutil.copy2(entry, work / entry.name)
+    return work
+
+
+def run_tests(work: Path, module: str, timeout: float) -> tuple[str, float, str]:
+    """Run ``module``'s tests in ``work``, stopping at the first failure.
+
+    Returns ("passed" | "failed" | "timeout", seconds, the first failing test or "").
+    """
+    files = [f"tests/{name}.py" for name in TESTS[module]
+             if (work / "tests" / f"{name}.py").exists()]
+    env = {**os.environ, "PYTHONPATH": str(work / "src"), "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0"}
+    shutil.rmtree(work / ".hypothesis", ignore_errors=True)  # no examples from other mutants
+    command = ["nice", "-n", "19", sys.executable, "-m", "pytest", *files, "-x", "-q", "-rf",
+               "-p", "no:cacheprovider", "--hypothesis-seed=0", "-m", "not browser"]
+    start = time.monotonic()
+    try:
+        result = subprocess.run(command, cwd=work, env=env, timeout=timeout, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.monotonic() - start, ""
+    seconds = time.monotonic() - start
+    if result.returncode == 0:
+        return "passed", seconds, ""
+    failed = [line.split(" ")[1] for line in result.stdout.splitlines()
+              if line.startswith(("FAILED ", "ERROR "))]
+    return "failed", seconds, failed[0] if failed else f"pytest exit {result.returncode}"
+
+
+def check_imports_the_copy(work: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(work / "src")}
+    where = subprocess.run([sys.executable, "-c", "import chainrule; print(chainrule.__file__)"],
+                           env=env, cwd=work, capture_output=True, text=True, check=True)
+    if not where.stdout.strip().startswith(str(work)):
+        sys.exit(f"the tests would import {where.stdout.strip()}, not the copy in {work}")
+
+
+def choose(root: Path, modules: list[str], sample: int | None, seed: int) -> list[tuple]:
+    """(module, index) of every mutant, or a seeded sample, proportional to each module's."""
+    everything = [(m, i) for m in modules for i in range(count(root, m))]
+    if sample is None or sample >= len(everything):
+        return everything
+    rng = random.Random(seed)
+    chosen = []
+    for m in modules:
+        mine = [site for site in everything if site[0] == m]
+        chosen += rng.sample(mine, max(1, round(sample * len(mine) / len(everything))))
+    return sorted(chosen, key=lambda site: (modules.index(site[0]), site[1]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modules", nargs="+", default=list(TESTS), choices=list(TESTS))
+    parser.add_argument("--sample", type=int, help="a seeded sample of this many mutants")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="+", help="run these mutants (module:index)")
+    parser.add_argument("--log", type=Path, help="JSON lines; mutants already in it are skipped")
+    parser.add_argument("--count", action="store_true", help="print the mutant counts and stop")
+    parser.add_argument("--show", nargs="+", help="print these mutants (module:index) and stop")
+    args = parser.parse_args(argv)
+
+    if args.count:
+        for m in args.modules:
+            print(f"{m:14s} {count(ROOT, m):5d}")
+        return 0
+    if args.show:
+        for name in args.show:
+            module, index = name.split(":")
+            print(f"{name}  {mutant(ROOT, module, int(index))[0]}")
+        return 0
+    if args.only:
+        chosen = [(name.split(":")[0], int(name.split(":")[1])) for name in args.only]
+    else:
+        chosen = choose(ROOT, args.modules, args.sample, args.seed)
+    done = set()
+    if args.log and args.log.exists():
+        done = {(r["module"], r["index"], r["source"]) for r in map(json.loads,
+                                                                   args.log.open())}
+    work = make_copy(ROOT)
+    try:
+        check_imports_the_copy(work)
+        return _run(work, chosen, done, args.log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(work: Path, chosen: list[tuple], done: set, log: Path | None) -> int:
+    baseline = {}
+    results = []
+    for module, index in chosen:
+        path = module_path(work, module)
+        original = path.read_text()
+        digest = hashlib.sha1(original.encode()).hexdigest()[:12]
+        if (module, index, digest) in done:
+            continue
+        if module not in baseline:
+            status, seconds, _ = run_tests(work, module, timeout=1800)
+            if status != "passed":
+                sys.exit(f"the tests of {module} fail without any mutant: fix them first")
+            baseline[module] = seconds
+        description, source = mutant(work, module, index)
+        path.write_text(source)
+        try:
+            status, seconds, test = run_tests(work, module,
+                                              timeout=max(60, 5 * baseline[module]))
+        finally:
+            path.write_text(original)
+        status = {"failed": "killed", "passed": "survived"}.get(status, status)
+        record = {"module": module, "index": index, "source": digest, "status": status,
+                  "seconds": round(seconds, 1), "mutant": description, "killed_by": test}
+        results.append(record)
+        print(f"{status:9s} {module}:{index:<5d} {seconds:6.1f}s  {description}", flush=True)
+        if log:
+            with log.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+    summarize(results)
+    return 0
+
+
+def summarize(results: list[dict]) -> None:
+    modules = sorted({r["module"] for r in results})
+    print(f"\n{'module':14s} {'mutants':>8s} {'killed':>7s} {'timeout':>8s} {'survived':>9s}")
+    for m in [*modules, None]:
+        mine = [r for r in results if m is None or r["module"] == m]
+        n = {s: sum(r["status"] == s for r in mine) for s in ("killed", "timeout", "survived")}
+        print(f"{m or 'total':14s} {len(mine):8d} {n['killed']:7d} {n['timeout']:8d} "
+              f"{n['survived']:9d}")
+    total = len(results)
+    if total:
+        caught = sum(r["status"] != "survived" for r in results)
+        print(f"kill rate (killed + timeouts): {caught}/{total} = {caught / total:.1%}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The bugs issue 9 says the suite once missed, seeded one at a time: each must be caught.
+
+Each bug replaces pieces of source text (each must occur exactly once) in a private
+copy of the repository, runs the mutated module's tests there as
+``tools/mutants.py`` does, and prints the first test that fails. Usage::
+
+    .venv/bin/python tools/seeded_bugs.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+from mutants import ROOT, check_imports_the_copy, make_copy, module_path, run_tests
+
+# The loop's per-step mean, kept so that a bug can average the batches' means.
+_KEEP_BATCH_MEANS = (
+    "        data_loss = loss.accumulate(loss.sample_losses(output, targets))\n",
+    "        data_loss = loss.accumulate(loss.sample_losses(output, targets))\n"
+    "        batch_means.append((data_loss, accuracy.calculate(\n"
+    "            model.output_layer_activation.predictions(output), labels)))\n",
+)
+
+#: (what the bug does, module, [(text, replacement), ...])
+BUGS = [
+    ("shuffling never shuffles", "training", [
+        ("    if model.rng is None:\n        return np.random.permutation(n)\n"
+         "    return model.rng.permutation(n)\n", "    return np.arange(n)\n")]),
+    ("epoch figures are means over batches, not over samples", "training", [
+        ("    order = None\n", "    order = None\n    batch_means = []\n"),
+        _KEEP_BATCH_MEANS,
+        ("    data_loss = loss.calculate_accumulated()\n",
+         "    data_loss = float(np.mean([m[0] for m in batch_means]))\n"),
+        ('"accuracy": accuracy.calculate_accumulated(),',
+         '"accuracy": float(np.mean([m[1] for m in batch_means])),')]),
+    ("evaluate(batch_size=k) averages the batches' means", "model", [
+        ("        self.accuracy.new_pass()\n        for rows",
+         "        self.accuracy.new_pass()\n        means = []\n        for rows"),
+        ("            self.loss.calculate(output, y[rows])\n",
+         "            means.append(self.loss.calculate(output, y[rows]))\n"),
+        ('result = {"loss": self.loss.calculate_accumulated(),',
+         'result = {"loss": float(np.mean(means)),')]),
+    ("a regularised model's reg_loss is always 0", "model", [
+        ("        self._regularized = any(layer.regularized for layer in self.trainable_layers)",
+         "        self._regularized = False")]),
+    ("the optimizer's non-finite-gradient check is disabled", "optimizers", [
+        ("            if not math.isfinite(np.vdot(group.grads, group.grads)):",
+         "            if False:")]),
+    ("orphan clean-up deletes a live writer's temporary file", "_atomic", [
+        ("        if not pid.isdigit() or _alive(int(pid)):", "        if not pid.isdigit():")]),
+    ("a binary model trained without accuracy= cannot be evaluated", "model", [
+        ("    if isinstance(loss, BinaryCrossentropy) or isinstance(last_layer, Sigmoid):\n"
+         "        return CategoricalAccuracy(binary=True)\n", "")]),
+]
+
+
+def seeded(source: str, patches: list[tuple[str, str]], what: str) -> str:
+    for text, replacement in patches:
+        if source.count(text) != 1:
+            sys.exit(f"{what}: {text.strip()[:60]!r} no longer occurs exactly once")
+        source = source.replace(text, replacement)
+    return source
+
+
+def main() -> int:
+    work = make_copy(ROOT)
+    missed = 0
+    try:
+        check_imports_the_copy(work)
+        for what, module, patches in BUGS:
+            path = module_path(work, module)
+            original = path.read_text()
+            path.write_text(seeded(original, patches, what))
+            try:
+                status, seconds, test = run_tests(work, module, timeout=900)
+            finally:
+                path.write_text(original)
+            missed += status == "passed"
+            verdict = {"passed": "MISSED", "failed": "caught"}.get(status, status)
+            print(f"{verdict:7s} {what} ({module}, {seconds:.0f} s): {test}", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
