@@ -1,10 +1,12 @@
 # Book-style script (chapters 10-11): the spiral network trained by hand with Adam for
 # 10,000 epochs, then tested on fresh spiral data.
+import nnfs
 import numpy as np
-
-from chainrule.nnfs import *
+from nnfs.datasets import spiral_data
 
 nnfs.init()
+
+from chainrule.nnfs import *
 
 X, y = spiral_data(samples=100, classes=3)
 

@@ -8,7 +8,8 @@ with its own class definitions deleted and one line added::
 Most names are aliases (``Activation_ReLU is ReLU``). ``Layer_Dense`` and
 ``Layer_Dropout`` are small subclasses that take the book's arguments: the
 regularisers positionally, and ``Layer_Dropout(0.1).rate == 0.9``, the book's
-keep rate. ``Layer_Input`` is ``chainrule.layers.Input``.
+keep rate. ``Model`` is a subclass whose ``train`` keeps the data's order, as the
+book's does. ``Layer_Input`` is ``chainrule.layers.Input``.
 
 The name ``nnfs`` is this module, so a script's ``nnfs.init()`` keeps working:
 it seeds NumPy's global generator, as the package's ``init`` does, but — unlike
@@ -38,7 +39,7 @@ from ..losses import (
     SoftmaxCategoricalCrossentropy,
 )
 from ..metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
-from ..model import Model
+from ..model import Model as _Model
 from ..optimizers import SGD, Adagrad, Adam, RMSprop
 from . import datasets
 
@@ -71,6 +72,19 @@ class Layer_Dropout(Dropout):
 
     def config(self) -> dict:
         return {"rate": self.dropped}
+
+
+class Model(_Model):
+    """The book's ``Model``: chainrule's, except that ``train`` takes the batches in the
+    order of the data (``shuffle=False``), as the book's does — its chapter 19 shuffles
+    the samples once, before training. Pass ``shuffle=True`` for a new order every epoch,
+    as ``chainrule.Model`` does by default."""
+
+    def train(self, X, y, epochs=1, batch_size=None, validation_data=None, print_every=1,
+              shuffle=False, **options):
+        return super().train(X, y, epochs=epochs, batch_size=batch_size,
+                             validation_data=validation_data, print_every=print_every,
+                             shuffle=shuffle, **options)
 
 
 Layer_Input = Input
