@@ -43,7 +43,8 @@ class _ChainruleEstimator(BaseEstimator):
     hidden_layer_sizes : int or tuple of int, default (100,)
         Neurons of each hidden Dense layer; ``()`` gives a linear model.
     activation : {"relu", "leaky_relu", "tanh", "logistic", "identity"}, default "relu"
-        After every hidden layer. ReLU-like layers start from He weights, the others Glorot.
+        After every hidden layer. Every layer starts as scikit-learn's MLP does (Glorot
+        uniform weights and biases, drawn from ``random_state`` in the same order).
     optimizer : {"adam", "sgd", "rmsprop", "adagrad"}, default "adam"
         ``"sgd"`` uses momentum 0.9, as scikit-learn's MLP.
     learning_rate : float, default 0.001
@@ -112,11 +113,11 @@ class _ChainruleEstimator(BaseEstimator):
         targets = self._encode_targets(y, first, incremental, classes)
         seeds = np.random.SeedSequence(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        init_seed, dropout_seed, split_seed, shuffle_seed = seeds.spawn(4)
+        dropout_seed, split_seed, shuffle_seed = seeds.spawn(3)
         validation_data = None
         if self.early_stopping:
             X, targets, validation_data = self._hold_out(X, targets, split_seed)
-        self._prepare_model(sizes, first, X.shape[1], len(X), init_seed, dropout_seed)
+        self._prepare_model(sizes, first, X.shape[1], len(X), dropout_seed)
         epoch = self.model_.epoch
         # A fresh fit shuffles with its own seed; continuing keeps the model's generator.
         self.model_.train(X, targets, epochs=1 if incremental else self.max_iter,
@@ -131,11 +132,11 @@ class _ChainruleEstimator(BaseEstimator):
             self.validation_loss_curve_ = list(self.model_.history["val_loss"])
         return self
 
-    def _prepare_model(self, sizes, first, n_features, n_samples, init_seed, dropout_seed):
+    def _prepare_model(self, sizes, first, n_features, n_samples, dropout_seed):
         """Build ``model_`` for a fresh fit; check that a continued one has the same shape."""
         shape = (tuple(sizes), self.activation, self.dropout, self.dtype)
         if first:
-            self.model_ = self._build(sizes, n_features, n_samples, init_seed, dropout_seed)
+            self.model_ = self._build(sizes, n_features, n_samples, dropout_seed)
             self._shape = shape
         elif shape != self._shape:
             raise ValueError("warm_start and partial_fit continue the network already built: "
@@ -180,27 +181,43 @@ class _ChainruleEstimator(BaseEstimator):
             return min(200, n_samples)
         return self.batch_size
 
-    def _build(self, sizes, n_features, n_samples, init_seed, dropout_seed) -> Model:
+    def _build(self, sizes, n_features, n_samples, dropout_seed) -> Model:
         """Dense → activation → [Dropout] for each hidden size, then the output head."""
-        rng = np.random.default_rng(init_seed)
         dropout_seeds = iter(dropout_seed.spawn(len(sizes)))
         batch = self._batch_size(n_samples) or n_samples
         l2 = self.alpha / (2 * min(batch, n_samples))
-        init = "he" if self.activation in ("relu", "leaky_relu") else "glorot"
         model = Model()
         for n_in, n_out in zip([n_features, *sizes], sizes, strict=False):
-            model.add(Dense(n_in, n_out, init=init, weight_regularizer_l2=l2, dtype=self.dtype,
-                            rng=rng))
+            model.add(Dense(n_in, n_out, weight_regularizer_l2=l2, dtype=self.dtype, rng=0))
             model.add(ACTIVATIONS[self.activation]())
             if self.dropout:
                 model.add(Dropout(self.dropout, rng=np.random.default_rng(next(dropout_seeds))))
-        model.add(Dense(([n_features, *sizes])[-1], self._n_outputs, init="glorot",
-                        weight_regularizer_l2=l2, dtype=self.dtype, rng=rng))
+        model.add(Dense(([n_features, *sizes])[-1], self._n_outputs, weight_regularizer_l2=l2,
+                        dtype=self.dtype, rng=0))
         head, loss = self._head()
         model.add(head)
+        self._initialize(model)
         kwargs = {"momentum": 0.9} if self.optimizer == "sgd" else {}
+        if self.optimizer == "adam":
+            kwargs["epsilon"] = 1e-8  # scikit-learn's
         model.set(loss=loss, optimizer=OPTIMIZERS[self.optimizer](self.learning_rate, **kwargs))
         return model
+
+    def _initialize(self, model) -> None:
+        """Start as scikit-learn's MLP does: weights and biases uniform in ±√(6/(fan_in +
+        fan_out)) (Glorot and Bengio; 2 instead of 6 for the logistic activation), drawn
+        from ``random_state`` in the same order — so with the same ``random_state`` both
+        start from the same numbers, and train alike."""
+        random_state = check_random_state(self.random_state)
+        if isinstance(self.random_state, numbers.Integral):
+            random_state = np.random.RandomState(self.random_state)
+        factor = 2 if self.activation == "logistic" else 6
+        for layer in model.layers:
+            if layer.params:
+                fan_in, fan_out = layer.weights.shape
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                layer.weights[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
+                layer.biases[...] = random_state.uniform(-bound, bound, fan_out)
 
     def _hold_out(self, X, targets, split_seed):
         stratify = targets if self._stratify else None
