@@ -79,14 +79,26 @@ def replace_book_imports(text: str) -> str:
     return text
 
 
-def run(*sources: str, cwd=None) -> list[list[str]]:
-    """Run the sources at the same time, each in a fresh interpreter; their printed lines."""
+def run(*sources: str, data=None, where=None) -> list[list[str]]:
+    """Run the sources at the same time, each in a fresh interpreter; their printed lines.
+
+    With ``data``, each runs in its own folder ``where/run<i>`` that links to every entry
+    of the folder ``data`` (the runs write files of the same names).
+    """
+    folders = [None] * len(sources)
+    if data is not None:
+        folders = [where / f"run{i}" for i in range(len(sources))]
+        for folder in folders:
+            folder.mkdir()
+            for entry in data.iterdir():
+                (folder / entry.name).symlink_to(entry)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get(
         "PYTHONPATH", "")]), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1"}
-    processes = [subprocess.Popen([sys.executable, "-W", "error", "-c", text], cwd=cwd, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for text in sources]
+    processes = [subprocess.Popen([sys.executable, "-W", "error", "-c", text], cwd=folder,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+                 for text, folder in zip(sources, folders, strict=True)]
     outputs = []
     for process in processes:
         stdout, stderr = process.communicate(timeout=600)
@@ -147,14 +159,14 @@ def compare(lines: list[str], book_lines: list[str], tolerance: dict) -> None:
                                                           abs=atol), f"{name}, {where}"
 
 
-def compare_with_the_books_classes(script: str, classes: str, float32=CHAOTIC,
-                                   cwd=None) -> list[str]:
-    """Run ``script`` five ways, compare the three pairs (float32 ones within ``float32``);
-    return chainrule's lines as the book runs it."""
+def compare_with_the_books_classes(script: str, classes: str, float32=CHAOTIC, data=None,
+                                   where=None) -> list[str]:
+    """Run ``script`` five ways (in ``where/run0`` … ``run4`` with ``data``), compare the
+    three pairs (float32 ones within ``float32``); chainrule's lines as the book runs it."""
     ours, book, ours_init, book_init, ours_64 = run(
         source(script), source(script, classes), source(script, setup="chainrule-init"),
         source(script, classes, setup="chainrule-init"), source(script, setup="float64"),
-        cwd=cwd)
+        data=data, where=where)
     compare(ours, book, float32)
     compare(ours_init, book_init, float32)
     compare(ours_64, book_init, EXACT)
@@ -259,9 +271,10 @@ def fashion_folder(tmp_path_factory):
     return root
 
 
-def test_fashion_mnist_in_batches_prints_what_the_books_classes_print(fashion_folder):
+def test_fashion_mnist_in_batches_prints_what_the_books_classes_print(fashion_folder,
+                                                                     tmp_path):
     lines = compare_with_the_books_classes("ch19_fashion_mnist.py", "chapter22", EXACT,
-                                           cwd=fashion_folder)
+                                           fashion_folder, tmp_path)
     # 300 samples in batches of 128: steps 0, 1, 2; a line for step 0 and for the last.
     epoch = ["epoch", "step", "step", "training", "validation"]
     assert [kind(line) for line in lines] == epoch * 10
@@ -273,16 +286,17 @@ def test_fashion_mnist_in_batches_prints_what_the_books_classes_print(fashion_fo
 
 def test_evaluate_files_and_predictions_print_what_the_books_classes_print(fashion_folder,
                                                                            tmp_path):
-    for name in ("fashion_mnist_images", "tshirt.png"):
-        (tmp_path / name).symlink_to(fashion_folder / name)
-    lines = compare_with_the_books_classes("ch20_22_files.py", "chapter22", EXACT, cwd=tmp_path)
+    lines = compare_with_the_books_classes("ch20_22_files.py", "chapter22", EXACT,
+                                           fashion_folder, tmp_path)
     evaluations = [line for line in lines if line.startswith("validation")]
     # Five epochs, then the training data, the test data in batches of 32 (the last
     # epoch's figures), and the same after set_parameters, load_parameters and Model.load.
     assert len(evaluations) == 5 + 5 and evaluations[5] != evaluations[4]
     assert set(evaluations[6:]) == {evaluations[4]}
-    # The model file is chainrule's ZIP-based format, never a pickle.
-    assert (tmp_path / "fashion_mnist.model").read_bytes()[:2] == b"PK"
+    # chainrule's files are its ZIP-based format (run 0); the book's are pickles (run 1).
+    for name in ("fashion_mnist.model", "fashion_mnist.parms"):
+        assert (tmp_path / "run0" / name).read_bytes()[:2] == b"PK"
+        assert (tmp_path / "run1" / name).read_bytes()[:1] == b"\x80"
     assert lines[-1] == "T-shirt/top"
 
 
