@@ -311,6 +311,10 @@ def test_foreign_archives_are_refused(tmp_path):
         Model.load(tmp_path / "deflated.zip")
 
 
+POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="FIFOs, /dev/zero and kill(pid, 0)")
+
+
+@POSIX_ONLY
 def test_files_that_are_not_regular_files_are_refused_without_reading(tmp_path):
     with pytest.raises(cr.ModelFileError, match="not a regular file"):
         Model.load("/dev/zero")
@@ -435,7 +439,30 @@ ABSURD = [
     pytest.param(("random", "model", "bit_generator"), "os.system", "unknown random",
                  id="unknown-generator"),
     pytest.param(("history",), ["loss"] * 2, "distinct", id="history-duplicate-names"),
+    pytest.param(("history",), "loss", "history must be a list of names", id="history-string"),
     pytest.param(("training_arrays",), ["best"], "missing", id="training-array-missing"),
+    pytest.param(("training_arrays",), "best", "list of distinct names",
+                 id="training-arrays-string"),
+    pytest.param(("training_state",), [1, 2], "training_state must be an object",
+                 id="training-state-list"),
+    pytest.param(("random",), None, "no random-generator state", id="random-missing"),
+    pytest.param(("random", "layers", "0"), {"bit_generator": "PCG64"}, "which has no rng",
+                 id="rng-for-a-dense-layer"),
+    pytest.param(("random", "layers", "2", "state", "inc"), -1, r"\[0, 2\*\*128\)",
+                 id="pcg64-negative"),
+    pytest.param(("random", "layers", "2", "state", "extra"), 1, "wrong fields",
+                 id="pcg64-extra-field"),
+    pytest.param(("random", "layers", "2", "has_uint32"), 2, "32-bit cache",
+                 id="pcg64-cache-flag"),
+    pytest.param(("random", "global", "name"), "PCG64", "must name MT19937",
+                 id="global-not-mt19937"),
+    pytest.param(("loss",), "CategoricalCrossentropy", "object with 'class' and 'config'",
+                 id="loss-not-an-object"),
+    pytest.param(("accuracy", "config", "binary"), [1, 2], "does not rebuild as itself",
+                 id="coerced-config"),
+    pytest.param(("version",), 99, "unsupported file version 99", id="version-99"),
+    pytest.param(("kind",), "weights", "unknown file kind", id="unknown-kind"),
+    pytest.param(("layers",), [], "non-empty list", id="no-layers"),
 ]
 
 
@@ -447,6 +474,172 @@ def test_absurd_saved_values_are_refused_at_load(tmp_path, where, value, message
     edit_header(tmp_path / "c", lambda header: set_in(header, where, value))
     with pytest.raises(cr.ModelFileError, match=message):
         Model.load(tmp_path / "c")
+
+
+def test_a_philox_position_outside_its_buffer_is_refused(tmp_path):
+    model, _, _ = trained_model()
+    model.rng = np.random.Generator(np.random.Philox(3))
+    model.save_checkpoint(tmp_path / "c")
+    edit_header(tmp_path / "c", lambda h: h["random"]["model"].update(buffer_pos=5))
+    with pytest.raises(cr.ModelFileError, match="Philox buffer position"):
+        Model.load(tmp_path / "c")
+
+
+def test_global_random_keys_of_the_wrong_shape_are_refused(tmp_path):
+    model, _, _ = trained_model()
+    model.save_checkpoint(tmp_path / "c")
+    replace_array(tmp_path / "c", "arrays/random/global_keys.npy", np.zeros(10, np.uint32))
+    with pytest.raises(cr.ModelFileError, match="624 uint32 words"):
+        Model.load(tmp_path / "c")
+
+
+def test_a_parameter_of_another_dtype_is_refused_not_cast(tmp_path):
+    model, _, _ = trained_model()
+    model.save(tmp_path / "m")
+    replace_array(tmp_path / "m", "arrays/layers/0/weights.npy", np.zeros((2, 8), np.float64))
+    with pytest.raises(cr.ModelFileError, match="holds float64, the layer is float32"):
+        Model.load(tmp_path / "m")
+
+
+def test_layers_that_do_not_fit_together_are_refused(tmp_path):
+    model = Model([Dense(2, 8), ReLU(), Dense(8, 3)])
+    model.save(tmp_path / "m")
+    edit_header(tmp_path / "m", lambda h: h["layers"][2]["config"].update(n_inputs=5))
+    replace_array(tmp_path / "m", "arrays/layers/2/weights.npy", np.zeros((5, 3), np.float32))
+    with pytest.raises(cr.ModelFileError, match="do not fit together"):
+        Model.load(tmp_path / "m")
+
+
+@pytest.mark.parametrize("member, array, message", [
+    pytest.param("arrays/optimizer/0/weights/extra.npy", np.zeros((2, 8), np.float32),
+                 "must be the float arrays", id="extra-slot"),
+    pytest.param("arrays/optimizer/9/weights/cache.npy", np.zeros((2, 8), np.float32),
+                 "parameters the model lacks", id="state-of-no-layer"),
+    pytest.param("arrays/optimizer/0/weights/cache.npy", np.zeros((2, 8), np.int32),
+                 "must be the float arrays", id="integer-state"),
+])
+def test_optimizer_state_that_fits_no_parameter_is_refused(tmp_path, member, array, message):
+    model, _, _ = trained_model()
+    model.save(tmp_path / "m")
+    replace_array(tmp_path / "m", member, array)
+    with pytest.raises(cr.ModelFileError, match=message):
+        Model.load(tmp_path / "m")
+
+
+def test_npy_version_3_and_unexpected_members_are_refused(tmp_path):
+    model, _, _ = trained_model()
+    model.save(tmp_path / "m")
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.zeros((2, 8), np.float32), version=(3, 0))
+    rewrite_member(tmp_path / "m", "arrays/layers/0/weights.npy", buffer.getvalue())
+    with pytest.raises(cr.ModelFileError, match=r"unsupported \.npy version \(3, 0\)"):
+        Model.load(tmp_path / "m")
+    model.save(tmp_path / "m")
+    rewrite_member(tmp_path / "m", "notes.txt", b"hello")
+    with pytest.raises(cr.ModelFileError, match=r"unexpected archive member 'notes\.txt'"):
+        Model.load(tmp_path / "m")
+
+
+def test_a_header_beyond_16_mib_is_refused_before_it_is_read(tmp_path):
+    model, _, _ = trained_model()
+    model.save(tmp_path / "m")
+    rewrite_member(tmp_path / "m", "chainrule.json", b" " * (16 * 2**20 + 1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(cr.ModelFileError, match="too large"):
+            Model.load(tmp_path / "m")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+@pytest.mark.parametrize("history, message", [
+    pytest.param([1.0, 2.0], "object of lists", id="a-list"),
+    pytest.param({"loss": [1.0, "2"]}, "list of numbers", id="a-string"),
+    pytest.param({"loss": [1.0, True]}, "list of numbers", id="a-bool"),
+    pytest.param({"loss": 1.0}, "list of numbers", id="not-a-list"),
+    pytest.param({"loss": [1.0, 10**400]}, "too large for a float", id="huge-integer"),
+])
+def test_a_bad_version_1_history_is_refused(tmp_path, history, message):
+    model, _, _ = trained_model()
+    version_1_file(tmp_path / "old", model)
+    edit_header(tmp_path / "old", lambda h: h.update(history=history))
+    with pytest.raises(cr.ModelFileError, match=message):
+        Model.load(tmp_path / "old")
+
+
+def test_a_bad_parameters_file_is_a_model_file_error(tmp_path):
+    model, _, _ = trained_model()
+    model.save_parameters(tmp_path / "p")
+    replace_array(tmp_path / "p", "arrays/layers/0/weights.npy", np.zeros((2, 8), np.int32))
+    fresh = Model([Dense(2, 8), ReLU(), Dropout(0.1), Dense(8, 3), Softmax()])
+    with pytest.raises(cr.ModelFileError, match="lacks its float arrays"):
+        fresh.load_parameters(tmp_path / "p")
+
+
+def test_memory_errors_pass_through_loading(tmp_path, monkeypatch):
+    from chainrule import _build
+
+    model, _, _ = trained_model()
+    model.save(tmp_path / "m")
+
+    def exhausted(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(_build, "build_model", exhausted)
+    with pytest.raises(MemoryError):
+        Model.load(tmp_path / "m")
+
+
+class UnknownBitGenerator(np.random.PCG64):
+    pass
+
+
+def bad_history(model):
+    model.history = {1: [1.0]}
+
+
+SAVE_REFUSALS = [
+    pytest.param(bad_history, TypeError, "history keys", id="history-int-key"),
+    pytest.param(lambda m: m.history.update(loss=3.0), TypeError, "list of numbers",
+                 id="history-not-a-list"),
+    pytest.param(lambda m: m.history.update(loss=[1.0, None]), TypeError, "list of numbers",
+                 id="history-none"),
+    pytest.param(lambda m: m.history.update(loss=[True]), TypeError, "list of numbers",
+                 id="history-bool"),
+    pytest.param(lambda m: m.history.update(loss=[10**400]), ValueError, "too large",
+                 id="history-huge-integer"),
+    pytest.param(lambda m: setattr(m, "epoch", 2**60), ValueError, "epoch", id="epoch-2**60"),
+    pytest.param(lambda m: setattr(m.optimizer, "iterations", -1), ValueError, "iterations",
+                 id="iterations-negative"),
+    pytest.param(lambda m: setattr(m.optimizer, "current_learning_rate", math.nan), ValueError,
+                 "current_learning_rate", id="rate-nan"),
+    pytest.param(lambda m: m.optimizer.get_state(m.layers[0], "weights")["cache"].fill(np.inf),
+                 ValueError, "NaN or inf", id="state-inf"),
+    pytest.param(lambda m: setattr(m, "rng", np.random.Generator(UnknownBitGenerator(1))),
+                 TypeError, "UnknownBitGenerator", id="unknown-generator"),
+    pytest.param(lambda m: setattr(m, "training_arrays", [np.zeros(2)]), TypeError,
+                 "training_arrays", id="training-arrays-list"),
+    pytest.param(lambda m: setattr(m, "training_arrays", {"z": np.zeros(2, complex)}),
+                 TypeError, "complex128", id="complex-array"),
+    pytest.param(lambda m: setattr(m, "training_arrays", {str(i): np.zeros(1)
+                                                          for i in range(10_000)}),
+                 ValueError, "too large", id="too-many-arrays"),
+    pytest.param(lambda m: m.layers.clear(), ValueError, "no layers", id="no-layers"),
+]
+
+
+@pytest.mark.parametrize("spoil, error, message", SAVE_REFUSALS)
+def test_what_the_reader_would_refuse_is_refused_at_save(tmp_path, spoil, error, message):
+    model, _, _ = trained_model()
+    model.save_checkpoint(tmp_path / "c")
+    before = (tmp_path / "c").read_bytes()
+    spoil(model)
+    with pytest.raises(error, match=message):
+        model.save_checkpoint(tmp_path / "c")
+    assert (tmp_path / "c").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
@@ -579,6 +772,7 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["m"]
 
 
+@POSIX_ONLY
 def test_orphan_clean_up_keeps_a_live_writers_temporary_file(tmp_path):
     model, _, _ = trained_model()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -59,13 +59,20 @@ def _class_and_config(registry: dict, entry, what: str):
 
 
 def _construct(cls, config: dict):
+    """``cls(**config)``, refused unless its ``config()`` gives back what the file says."""
     # Constructors may draw random numbers (initial weights); the global state is
     # left exactly as it was, so loading a model never changes a user's random stream.
     state = np.random.get_state()
     try:
-        return cls(**config)
+        obj = cls(**config)
     finally:
         np.random.set_state(state)
+    # A value the constructor coerced (binary=[1, 2] → True) is not the value saved.
+    rebuilt = obj.config()
+    if any(key not in rebuilt or rebuilt[key] != value for key, value in config.items()):
+        raise ModelFileError(f"{cls.__name__} config {str(config)[:200]} does not rebuild as "
+                             f"itself (it gives {str(rebuilt)[:200]})")
+    return obj
 
 
 def build_model(header: dict, arrays: dict, model_class):
