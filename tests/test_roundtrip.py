@@ -1,8 +1,8 @@
 """Everything chainrule writes, it reads back: ``load(save(m))`` equals ``m``.
 
-A property test over random architectures (Dense, Dropout and activations at random
-depths and widths), dtypes (float16/32/64), losses and metrics, optimizers with state,
-histories with NaN and ±inf, epochs and step counts up to 2**53, and for checkpoints
+A property test over random architectures (Normalization, Dense, Dropout and activations
+at random depths and widths), dtypes (float16/32/64), losses and metrics, optimizers with state,
+histories with NaN and ±inf, epochs and step counts up to 2**53, metadata, and for checkpoints
 random generators, NumPy's global state and the training loop's state and arrays.
 Parameters, optimizer state and history are compared bit for bit.
 """
@@ -27,6 +27,7 @@ from chainrule import (
     MeanAbsoluteError,
     MeanSquaredError,
     Model,
+    Normalization,
     RegressionAccuracy,
     ReLU,
     RMSprop,
@@ -77,6 +78,10 @@ def models(draw):
     dense = draw(st.sampled_from([Dense, Layer_Dense]))
     n_inputs = width = draw(st.integers(1, 6))
     layers = []
+    if draw(st.booleans()):  # scaling that travels with the model: state, not parameters
+        statistics = np.random.default_rng(draw(seeds))
+        layers.append(Normalization(mean=statistics.normal(size=n_inputs),
+                                    std=statistics.uniform(0.5, 2.0, size=n_inputs)))
     for _ in range(draw(st.integers(0, 3))):
         n_neurons = draw(st.integers(1, 8))
         layers.append(dense(width, n_neurons, init=draw(st.sampled_from(["nnfs", "he", "glorot"])),
@@ -118,6 +123,7 @@ def models(draw):
     model.optimizer.iterations = draw(st.integers(0, 2**53))
     model.optimizer.current_learning_rate = draw(st.floats(0.0, 1e6))
     model.epoch = draw(st.integers(0, 2**53))
+    model.metadata = draw(st.dictionaries(st.text(max_size=8), json_values, max_size=4))
     model.history = draw(st.dictionaries(
         st.text(min_size=1, max_size=16),
         st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=12), max_size=6))
@@ -167,6 +173,9 @@ def assert_same_model(loaded: Model, model: Model) -> None:
         assert isinstance(theirs, type(ours)) and type(ours).__module__.startswith("chainrule.")
         assert ours.config() == theirs.config()
         assert ours.params == theirs.params
+        for name in getattr(ours, "state_arrays", ()):
+            a, b = getattr(ours, name), getattr(theirs, name)
+            assert a.dtype == b.dtype and bits(a) == bits(b)
         for name in ours.params:
             a, b = getattr(ours, name), getattr(theirs, name)
             assert a.dtype == b.dtype and a.shape == b.shape and bits(a) == bits(b)
@@ -180,6 +189,7 @@ def assert_same_model(loaded: Model, model: Model) -> None:
     assert loaded.optimizer.iterations == model.optimizer.iterations
     assert loaded.optimizer.current_learning_rate == model.optimizer.current_learning_rate
     assert loaded.epoch == model.epoch
+    assert loaded.metadata == model.metadata
     assert list(loaded.history) == list(model.history)
     for key, values in model.history.items():
         # NaN compares as NaN, bit for bit (payload and sign included).

@@ -5,11 +5,11 @@ A chainrule file is an uncompressed ZIP archive holding
 * ``chainrule.json`` — the header: ``{"format": "chainrule", "version": 2, "kind": ...}``
   with the architecture (each layer's class name and ``config()``), the loss, the
   metric, the optimizer (with its step count and current learning rate), the
-  epoch, the names of the history's series and, for checkpoints, the random
-  generators' states and the training loop's ``training_state``; and
-  The header's ``metadata`` is a JSON object kept for the application
-  (``model.metadata``; ``{}`` when none): the command line records there the
-  task, the class labels in the order of the outputs, and the column names; and
+  epoch, the names of the history's series, the application's ``metadata`` (a JSON
+  object, ``model.metadata``; the command line records there the task, the class
+  labels in the order of the outputs and the column names) and, for checkpoints,
+  the random generators' states, the training loop's ``training_state`` and the
+  names of its ``training_arrays``; and
 * ``arrays/<key>.npy`` — one NumPy ``.npy`` file per array: parameters
   (``layers/<i>/<name>``), a layer's non-trainable state (``layers/<i>/<name>``
   as well, for the names its class lists in ``state_arrays``: Normalization's
