@@ -2,15 +2,20 @@
 
 A peer is built from ``(params, learning_rate)`` — params a list of
 ``(weights (n_in, n_out), biases (1, n_out))`` float32 arrays — and offers
-``train(X, y, epochs, batch_size)`` and ``parameters()``. All use Adam
-(β₁ 0.9, β₂ 0.999, ε 1e-7), no decay, no shuffling, softmax + cross-entropy,
-and compute the loss and accuracy of every step.
+``train(X, y, epochs, batch_size)`` and ``parameters()``; ``prepare(X, y,
+batch_size)``, where a peer has it, is untimed set-up (JAX compiles its step
+there). All use Adam (β₁ 0.9, β₂ 0.999, ε 1e-7), no decay, no shuffling,
+softmax + cross-entropy, and compute the loss and accuracy of every step.
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 import warnings
+from pathlib import Path
 
+import lean
 import numpy as np
 from booknumpy import BookNetwork
 
@@ -18,7 +23,10 @@ import chainrule as cr
 
 
 class ChainrulePeer:
+    """chainrule on the path that is active (numba's kernels when installed)."""
+
     name = "chainrule"
+    path: str | None = None  # None: whichever path is active
 
     def __init__(self, params, learning_rate):
         layers = []
@@ -31,12 +39,51 @@ class ChainrulePeer:
         self.model = cr.Model(layers)
         self.model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(learning_rate))
 
+    @staticmethod
+    def warm_up():
+        """Load numba's kernels (if that path is active): a step of a tiny network, and
+        one update large enough for the parallel loop."""
+        model = cr.Model([cr.Dense(2, 4), cr.ReLU(), cr.Dense(4, 2), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+        model.train(np.zeros((4, 2), np.float32), np.array([0, 1, 0, 1]), print_every=None,
+                    progress=False)
+        layer = cr.Dense(512, 256)
+        layer.dweights, layer.dbiases = np.zeros_like(layer.weights), np.zeros_like(layer.biases)
+        cr.Adam().step([layer])
+
     def train(self, X, y, epochs, batch_size):
-        self.model.train(X, y, epochs=epochs, batch_size=batch_size, shuffle=False,
-                         print_every=None, progress=False)
+        previous = cr.use_kernels(self.path) if self.path else None
+        try:
+            self.model.train(X, y, epochs=epochs, batch_size=batch_size, shuffle=False,
+                             print_every=None, progress=False)
+        finally:
+            if previous:
+                cr.use_kernels(previous)
 
     def parameters(self):
         return self.model.get_parameters()
+
+
+class ChainruleNumpyPeer(ChainrulePeer):
+    """chainrule with the NumPy path forced (``chainrule.use_kernels("numpy")``)."""
+
+    name = "chainrule-numpy"
+    path = "numpy"
+
+
+class LeanPeer:
+    name = "lean-numpy"
+
+    def __init__(self, params, learning_rate):
+        self.weights = [w.copy() for w, _ in params]
+        self.biases = [b.copy() for _, b in params]
+        self.learning_rate = learning_rate
+
+    def train(self, X, y, epochs, batch_size):
+        lean.train(self.weights, self.biases, X, y, epochs, batch_size, self.learning_rate)
+
+    def parameters(self):
+        return list(zip(self.weights, self.biases, strict=True))
 
 
 class BookPeer:
@@ -134,4 +181,115 @@ class SklearnPeer:
                                                   strict=True)]
 
 
-PEERS = {peer.name: peer for peer in (ChainrulePeer, BookPeer, TorchPeer, SklearnPeer)}
+def baseline_peer(folder: Path):
+    """A peer running ``chainrule_base``: chainrule's code at an earlier commit, from
+    ``folder`` (see ``run.extract_baseline``), on its own (NumPy) path."""
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    import chainrule_base
+
+    revision = (folder / "REVISION").read_text().strip()
+
+    class BaselinePeer(ChainrulePeer):
+        name = f"chainrule@{revision}"
+
+        def __init__(self, params, learning_rate):
+            layers = []
+            for i, (w, b) in enumerate(params):
+                dense = chainrule_base.Dense(*w.shape)
+                dense.weights[...] = w
+                dense.biases[...] = b
+                layers.append(dense)
+                layers.append(chainrule_base.ReLU() if i < len(params) - 1
+                              else chainrule_base.Softmax())
+            self.model = chainrule_base.Model(layers)
+            self.model.set(loss=chainrule_base.CategoricalCrossentropy(),
+                           optimizer=chainrule_base.Adam(learning_rate))
+
+        @staticmethod
+        def warm_up():
+            pass
+
+    return BaselinePeer
+
+
+def _jax_step(learning_rate, params, state, x, y, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """One whole training step — forward, backward, Adam — as one function for jax.jit."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss_fn(params):
+        out = x
+        for w, b in params[:-1]:
+            out = jax.nn.relu(out @ w + b)
+        w, b = params[-1]
+        logits = out @ w + b
+        log_probs = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1)), logits
+
+    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    accuracy = jnp.mean(jnp.argmax(logits, axis=1) == y)
+    m, v, t = state
+    t = t + 1
+    correction_1, correction_2 = 1 - beta_1**t, 1 - beta_2**t
+    m = jax.tree_util.tree_map(lambda m, g: beta_1 * m + (1 - beta_1) * g, m, grads)
+    v = jax.tree_util.tree_map(lambda v, g: beta_2 * v + (1 - beta_2) * g * g, v, grads)
+    params = jax.tree_util.tree_map(
+        lambda p, m, v: p - learning_rate * (m / correction_1)
+        / (jnp.sqrt(v / correction_2) + epsilon), params, m, v)
+    return params, (m, v, t), loss, accuracy
+
+
+class JaxPeer:
+    """JAX: the whole step jit-compiled by XLA, batches staged on the device beforehand,
+    compilation done in ``prepare`` (untimed). Per-step loss and accuracy stay on the
+    device and are fetched once per epoch, so no step waits for the host."""
+
+    name = "jax"
+
+    def __init__(self, params, learning_rate):
+        import jax
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+        self.params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in params]
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, self.params)
+        self.state = (zeros, jax.tree_util.tree_map(jnp.zeros_like, self.params),
+                      jnp.zeros((), jnp.float32))
+        # The parameters and state are donated: XLA updates them in place.
+        self.step = jax.jit(functools.partial(_jax_step, learning_rate), donate_argnums=(0, 1))
+        self.batches = None
+
+    def prepare(self, X, y, batch_size):
+        jax, jnp = self.jax, self.jnp
+        size = len(X) if batch_size is None else batch_size
+        self.batches = [(jax.device_put(X[s:s + size]),
+                         jax.device_put(y[s:s + size].astype(np.int32)))
+                        for s in range(0, len(X), size)]
+        # Compile for every batch shape on copies (the originals must survive donation).
+        for xb, yb in {tuple(xb.shape): (xb, yb) for xb, yb in self.batches}.values():
+            copies = jax.tree_util.tree_map(jnp.copy, (self.params, self.state))
+            jax.block_until_ready(self.step(*copies, xb, yb))
+
+    def train(self, X, y, epochs, batch_size):
+        if self.batches is None:
+            self.prepare(X, y, batch_size)
+        params, state = self.params, self.state
+        for _ in range(epochs):
+            figures = []
+            for xb, yb in self.batches:
+                params, state, loss, accuracy = self.step(params, state, xb, yb)
+                figures.append((loss, accuracy))
+            # The epoch's figures, fetched to the host as the other peers' histories are.
+            losses, accuracies = zip(*figures, strict=True)
+            self.epoch_figures = (float(self.jnp.mean(self.jnp.stack(losses))),
+                                  float(self.jnp.mean(self.jnp.stack(accuracies))))
+        self.jax.block_until_ready(params)
+        self.params, self.state = params, state
+
+    def parameters(self):
+        return [(np.asarray(w), np.asarray(b)) for w, b in self.params]
+
+
+PEERS = {peer.name: peer for peer in (ChainrulePeer, ChainruleNumpyPeer, BookPeer, LeanPeer,
+                                      TorchPeer, JaxPeer, SklearnPeer)}

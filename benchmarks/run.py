@@ -1,13 +1,18 @@
-"""chainrule's benchmark: training throughput against a book-style NumPy loop, PyTorch
-and scikit-learn, in one process, with interleaved repetitions and medians.
+"""chainrule's benchmark: training throughput against JAX, PyTorch, scikit-learn and two
+plain NumPy loops, in one process, with interleaved repetitions and medians.
 
-    python benchmarks/run.py            # the full run (a few minutes); writes results/
+    python benchmarks/run.py            # the full run (several minutes); writes results/
     python benchmarks/run.py --quick    # a smoke run for CI: seconds, no timing claims
 
 Every peer trains the same network from the same initial weights on the same
 batches (no shuffling), and the run checks that they end at the same loss.
 Throughput is samples per second; GFLOP/s counts 6 FLOPs per weight per sample
-(forward, and the two matrix products of the backward pass).
+(forward, and the two matrix products of the backward pass). chainrule runs on the
+path that is active (numba's kernels when installed) and, as ``chainrule-numpy``,
+with the NumPy path forced; ``chainrule@REV`` is the code of an earlier commit
+(``--baseline``), so "the NumPy path is not slower than before" is measured in the
+same run. Each workload starts with an untimed warm-up round (JAX compiles, numba
+loads its kernels); the start-up itself is measured apart (``startup.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -28,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
+import startup  # noqa: E402
+import tables  # noqa: E402
 
 THREADS = 2
 # Pause between peers: PyTorch's OpenMP threads spin for a while after its last step and
@@ -42,6 +52,8 @@ WORKLOADS = {
     "W4": ("784-1024-1024-10, batch 256", (784, 1024, 1024, 10), 256, 4, 1),
 }
 LEARNING_RATE = {"W1": 0.003, "W2": 1e-3, "W3": 1e-3, "W4": 1e-3}
+# The code whose numbers the previous results (and the README before issue 15) quote.
+BASELINE = "5fd2798"
 
 
 def workload_data(name: str, quick: bool):
@@ -97,17 +109,41 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def available_peers():
-    from peers import PEERS
+def available_peers(baseline: Path | None = None):
+    """The peers to run: {name: class}. ``baseline``: a folder holding ``chainrule_base``."""
+    from peers import PEERS, baseline_peer
 
-    names = ["chainrule", "book-numpy"]
-    for name, module in (("pytorch", "torch"), ("scikit-learn", "sklearn")):
+    names = ["chainrule", "chainrule-numpy", "book-numpy", "lean-numpy"]
+    for name, module in (("pytorch", "torch"), ("jax", "jax"), ("scikit-learn", "sklearn")):
         try:
             __import__(module)
             names.append(name)
         except ImportError:
             print(f"({name} not installed: pip install 'chainrule[bench]'; skipped)")
-    return {name: PEERS[name] for name in names}
+    peers = {name: PEERS[name] for name in names}
+    if baseline is not None:
+        peer = baseline_peer(baseline)
+        peers = {"chainrule": peers.pop("chainrule"), "chainrule-numpy": peers.pop(
+            "chainrule-numpy"), peer.name: peer, **peers}
+    return peers
+
+
+def extract_baseline(revision: str, folder: Path) -> Path | None:
+    """``src/chainrule`` of a git ``revision``, as the package ``chainrule_base`` in ``folder``."""
+    try:
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", revision,
+                                  "src/chainrule"],
+                                 capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"(baseline {revision} not available: {error}; skipped)")
+        return None
+    archive_path = folder / "base.tar"
+    archive_path.write_bytes(archive)
+    with tarfile.open(archive_path) as tar:
+        tar.extractall(folder, filter="data")
+    shutil.move(folder / "src" / "chainrule", folder / "chainrule_base")
+    (folder / "REVISION").write_text(revision)
+    return folder
 
 
 def run_workload(name: str, peers: dict, repeats: int, quick: bool) -> dict:
@@ -116,12 +152,15 @@ def run_workload(name: str, peers: dict, repeats: int, quick: bool) -> dict:
     X, y, params = workload_data(name, quick)
     times = {peer: [] for peer in peers}
     finals = {}
-    for _ in range(repeats):
+    for repeat in range(-1, repeats):  # round -1: the untimed warm-up
         for peer_name, peer_class in peers.items():  # interleaved: A B C D A B C D ...
             time.sleep(0 if quick else SETTLE_SECONDS)
             peer = peer_class(params, LEARNING_RATE[name])
             if hasattr(peer, "prepare"):
-                peer.prepare(X, y, batch_size)  # untimed set-up (scikit-learn's first fit)
+                peer.prepare(X, y, batch_size)  # untimed set-up (JAX compiles here)
+            if repeat < 0:
+                peer.train(X, y, max(1, epochs // 10), batch_size)
+                continue
             times[peer_name].append(_timed(lambda p=peer: p.train(X, y, epochs, batch_size)))
             finals[peer_name] = mean_loss(peer.parameters(), X, y)
     weights = sum(a * b for a, b in itertools.pairwise(sizes))
@@ -139,22 +178,30 @@ def run_workload(name: str, peers: dict, repeats: int, quick: bool) -> dict:
     return result
 
 
-def peak_memory(workload: str, peer: str, quick: bool) -> float:
-    """MiB a fresh process grows by while it trains (peak RSS minus RSS before training)."""
+def peak_memory(workload: str, peer: str, quick: bool, baseline: Path | None) -> float:
+    """MiB a fresh process grows by while it trains (peak RSS minus RSS before training).
+
+    numba's kernels (``warm_up``) and JAX's compiled step (``prepare``) are loaded before
+    the "before" figure: what is measured is what training adds.
+    """
     code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; "
-            f"run._memory_child({workload!r}, {peer!r}, {quick!r})")
+            f"run._memory_child({workload!r}, {peer!r}, {quick!r}, "
+            f"{None if baseline is None else str(baseline)!r})")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def _memory_child(workload: str, peer: str, quick: bool) -> None:
-    from peers import PEERS
+def _memory_child(workload: str, peer: str, quick: bool, baseline: str | None) -> None:
+    from peers import PEERS, baseline_peer
 
     _limit_threads(torch=peer == "pytorch")
     _, _, batch_size, epochs, _ = WORKLOADS[workload]
     X, y, params = workload_data(workload, quick)
-    model = PEERS[peer](params, LEARNING_RATE[workload])
+    peer_class = PEERS.get(peer) or baseline_peer(Path(baseline))
+    if hasattr(peer_class, "warm_up"):
+        peer_class.warm_up()
+    model = peer_class(params, LEARNING_RATE[workload])
     if hasattr(model, "prepare"):
         model.prepare(X, y, batch_size)
     before = _memory_mib("VmRSS")
@@ -202,32 +249,6 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def markdown(report: dict) -> str:
-    peers = [p for p in ("chainrule", "book-numpy", "pytorch", "scikit-learn")
-             if p in next(iter(report["workloads"].values()))["peers"]]
-    lines = [f"Measured {report['date']} on {report['machine']}; NumPy {report['numpy']}"
-             + (f", PyTorch {report['torch']}" if report.get("torch") else "")
-             + (f", scikit-learn {report['sklearn']}" if report.get("sklearn") else "")
-             + f". float32 GEMM ceiling (1024³, best of 5 before each workload, highest): "
-             f"{report['gemm_gflops']:.1f} GFLOP/s.",
-             "",
-             "| workload | peer | samples/s | chainrule ÷ peer | GFLOP/s | % of GEMM | "
-             "training MiB | final loss |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for name, result in report["workloads"].items():
-        ours = result["peers"]["chainrule"]["samples_per_second"]
-        for peer in peers:
-            r = result["peers"][peer]
-            ratio = ours / r["samples_per_second"]
-            memory = r.get("peak_mib")
-            lines.append(
-                f"| {name} {result['description']} | {peer} | {r['samples_per_second']:,.0f} | "
-                f"{'—' if peer == 'chainrule' else f'{ratio:.2f}×'} | {r['gflops']:.1f} | "
-                f"{100 * r['gflops'] / report['gemm_gflops']:.0f} % | "
-                f"{'—' if memory is None else f'{memory:.1f}'} | {r['final_loss']:.4f} |")
-    return "\n".join(lines) + "\n"
-
-
 def check_same_loss(report: dict, tolerance: float) -> list[str]:
     problems = []
     for name, result in report["workloads"].items():
@@ -246,31 +267,18 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--output", type=Path, default=HERE / "results")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--no-startup", action="store_true", help="skip time to first step")
+    parser.add_argument("--baseline", default=BASELINE,
+                        help=f"git revision run as chainrule@REV ('none' to skip; {BASELINE})")
     args = parser.parse_args(argv)
     _limit_threads()
-    peers = available_peers()
-    repeats = 1 if args.quick else args.repeats
-    report = {"date": date.today().isoformat(), "machine": machine(), "numpy": np.__version__,
-              "quick": args.quick, "repeats": repeats, "workloads": {}}
-    # The machine's speed drifts, so the ceiling is measured before every workload and
-    # the highest of those best-of-5 figures is the one the table divides by.
-    ceilings = []
-    for module in ("torch", "sklearn"):
-        try:
-            report[module] = __import__(module).__version__
-        except ImportError:
-            pass
-    for name in args.workloads.split(","):
-        print(f"{name}: {WORKLOADS[name][0]} ...", flush=True)
-        ceilings.append(gemm_ceiling())
-        report["workloads"][name] = run_workload(name, peers, repeats, args.quick)
-        if not args.no_memory:
-            for peer in peers:
-                report["workloads"][name]["peers"][peer]["peak_mib"] = peak_memory(
-                    name, peer, args.quick)
-    report["gemm_gflops_each"] = ceilings
-    report["gemm_gflops"] = max(ceilings)
-    table = markdown(report)
+    with tempfile.TemporaryDirectory() as folder:
+        baseline = None
+        if args.baseline != "none":
+            baseline = extract_baseline(args.baseline, Path(folder))
+        peers = available_peers(baseline)
+        report = measure(args, peers, baseline)
+    table = tables.markdown(report)
     print(table)
     # Same data, same weights, same batches: the peers must agree (float32, different
     # summation orders and scikit-learn's slightly different Adam ε placement allow 2 %).
@@ -283,6 +291,39 @@ def main(argv=None) -> int:
     (args.output / f"{stem}.md").write_text(table)
     print(f"wrote {args.output / (stem + '.json')} and {args.output / (stem + '.md')}")
     return 1 if problems else 0
+
+
+def measure(args, peers: dict, baseline: Path | None) -> dict:
+    """Every workload, interleaved, plus memory and start-up: the report as a dict."""
+    import chainrule
+
+    repeats = 1 if args.quick else args.repeats
+    report = {"date": date.today().isoformat(), "machine": machine(), "numpy": np.__version__,
+              "kernels": chainrule.kernels(), "load": os.getloadavg()[0], "quick": args.quick,
+              "repeats": repeats, "workloads": {}}
+    for module in ("numba", "jax", "torch", "sklearn"):
+        try:
+            report[module] = __import__(module).__version__
+        except ImportError:
+            pass
+    # The machine's speed drifts, so the ceiling is measured before every workload and
+    # the highest of those best-of-5 figures is the one the table divides by.
+    ceilings = []
+    for name in args.workloads.split(","):
+        print(f"{name}: {WORKLOADS[name][0]} ...", flush=True)
+        ceilings.append(gemm_ceiling())
+        report["workloads"][name] = run_workload(name, peers, repeats, args.quick)
+        if not args.no_memory:
+            for peer in peers:
+                report["workloads"][name]["peers"][peer]["peak_mib"] = peak_memory(
+                    name, peer, args.quick, baseline)
+    report["gemm_gflops_each"] = ceilings
+    report["gemm_gflops"] = max(ceilings)
+    if not args.no_startup:
+        print("time to first step ...", flush=True)
+        report["startup"] = startup.measure(("W1",) if args.quick else startup.NETWORKS,
+                                            repeats=1 if args.quick else 3)
+    return report
 
 
 if __name__ == "__main__":
