@@ -23,7 +23,7 @@ from chainrule import Adam, CategoricalCrossentropy, Dense, Dropout, Model, ReLU
 
 # Counts of the cases each generator yields: the README quotes them.
 BYTE_LEVEL_CASES = 575
-MEMBER_LEVEL_CASES = 403
+MEMBER_LEVEL_CASES = 437
 
 
 @pytest.fixture(scope="module")
@@ -274,6 +274,9 @@ def crafted_archives(blob: bytes, rng: np.random.Generator):
         yield "central-offset-lie", build_zip(lie(i, central={"offset": elsewhere}))
         yield "central-offset-lie", build_zip(lie(i, central={"offset": 2**32 - 2}))
         yield "local-name-lie", build_zip(lie(i, local={"name": b"chainrule.jsoN"}))
+        yield "local-signature-lie", build_zip(lie(i, local={"signature": b"PK\x03\x05"}))
+        yield "central-signature-lie", build_zip(lie(i, central={"signature": b"PK\x01\x03"}))
+        yield "central-compressed-lie", build_zip(lie(i, central={"compressed": size + 3}))
         yield "local-size-lie", build_zip(lie(i, local={"size": size + 3}))
         yield "compressed-size-lie", build_zip(lie(i, local={"compressed": size + 3},
                                                    central={"compressed": size + 3}))
@@ -315,6 +318,9 @@ def zip64_tricks(honest, lie, some, offsets):
                    {"cd_offset": 2**62}, {"cd_offset": 0}, {"size": 10**6},
                    {"signature": b"PK\x06\x05"}, {"disk": 3}, {}):
         yield "zip64-end", build_zip(honest, zip64=fields, end=sentinel)
+    for fields in ({"signature": b"PK\x06\x05"}, {"size": 45}, {"disk": 1},
+                   {"count_here": n + 1}):  # one lie, the rest true
+        yield "zip64-end", build_zip(honest, zip64=fields)
     yield "zip64-end-disagrees", build_zip(honest, zip64={}, end={"count": n + 1,
                                                                   "count_here": n + 1})
     for fields in ({"at": 0}, {"at": 2**62}, {"disks": 2}, {"disk": 1}):

@@ -3,6 +3,7 @@ import json
 import math
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import tracemalloc
@@ -363,6 +364,36 @@ def test_an_array_no_part_of_the_model_uses_is_refused(tmp_path):
         Model.load(tmp_path / "m")
 
 
+def test_a_huge_central_directory_is_refused_before_it_is_read(tmp_path):
+    # One member declared, a central directory of 64 MiB (sparse zeros) before the end record.
+    path, size = tmp_path / "big", 64 * 2**20
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, size, 4096, 0)
+    with open(path, "wb") as f:
+        f.write(b"PK\x03\x04")
+        f.seek(4096 + size)
+        f.write(end)
+    tracemalloc.start()
+    try:
+        with pytest.raises(cr.ModelFileError, match="cannot hold 1 entries"):
+            Model.load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_a_local_header_cut_short_is_refused(tmp_path):
+    # The only member's local header names 200 bytes where the file has fewer.
+    name = b"chainrule.json"
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 33, 0, 0, 0, 200, 0)
+    central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 33, 0, 0, 0,
+                          len(name), 0, 0, 0, 0, 0, 0) + name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
+    (tmp_path / "short").write_bytes(local + central + end)
+    with pytest.raises(cr.ModelFileError, match="truncated"):
+        Model.load(tmp_path / "short")
+
+
 def test_a_huge_declared_shape_is_refused_before_allocating(tmp_path):
     model, _, _ = trained_model()
     path = tmp_path / "m"
@@ -601,6 +632,8 @@ def bad_history(model):
 
 
 SAVE_REFUSALS = [
+    pytest.param(lambda m: setattr(m, "history", [1.0]), TypeError, "history must be a dict",
+                 id="history-a-list"),
     pytest.param(bad_history, TypeError, "history keys", id="history-int-key"),
     pytest.param(lambda m: m.history.update(loss=3.0), TypeError, "list of numbers",
                  id="history-not-a-list"),
@@ -651,7 +684,7 @@ def test_non_finite_numbers_in_the_header_are_refused(tmp_path, token):
     text = text.replace('"learning_rate": 0.01', f'"learning_rate": {token}', 1)
     assert token in text
     rewrite_member(tmp_path / "m", "chainrule.json", text.encode())
-    with pytest.raises(cr.ModelFileError, match="finite"):
+    with pytest.raises(cr.ModelFileError, match="numbers in a file must be finite"):
         Model.load(tmp_path / "m")
 
 
