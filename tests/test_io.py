@@ -494,6 +494,7 @@ ABSURD = [
     pytest.param(("version",), 99, "unsupported file version 99", id="version-99"),
     pytest.param(("kind",), "weights", "unknown file kind", id="unknown-kind"),
     pytest.param(("layers",), [], "non-empty list", id="no-layers"),
+    pytest.param(("metadata",), ["labels"], "metadata must be an object", id="metadata-list"),
 ]
 
 
@@ -522,6 +523,14 @@ def test_global_random_keys_of_the_wrong_shape_are_refused(tmp_path):
     replace_array(tmp_path / "c", "arrays/random/global_keys.npy", np.zeros(10, np.uint32))
     with pytest.raises(cr.ModelFileError, match="624 uint32 words"):
         Model.load(tmp_path / "c")
+
+
+def test_normalization_statistics_of_the_wrong_shape_are_refused(tmp_path):
+    model = Model([cr.Normalization().adapt(np.arange(12.0).reshape(4, 3)), Dense(3, 2)])
+    model.save(tmp_path / "m")
+    replace_array(tmp_path / "m", "arrays/layers/0/mean.npy", np.zeros((1, 5)))
+    with pytest.raises(cr.ModelFileError, match=r"mean: expected a float array of shape \(1, 3\)"):
+        Model.load(tmp_path / "m")
 
 
 def test_a_parameter_of_another_dtype_is_refused_not_cast(tmp_path):
@@ -648,6 +657,12 @@ SAVE_REFUSALS = [
                  id="iterations-negative"),
     pytest.param(lambda m: setattr(m.optimizer, "current_learning_rate", math.nan), ValueError,
                  "current_learning_rate", id="rate-nan"),
+    pytest.param(lambda m: setattr(m.optimizer, "current_learning_rate", -0.5), ValueError,
+                 "current_learning_rate must be finite and >= 0", id="rate-negative"),
+    pytest.param(lambda m: setattr(m, "metadata", ["labels"]), TypeError,
+                 "metadata must be a dict", id="metadata-a-list"),
+    pytest.param(lambda m: m.layers.insert(0, cr.Normalization()), ValueError,
+                 "adapt", id="normalization-not-adapted"),
     pytest.param(lambda m: m.optimizer.get_state(m.layers[0], "weights")["cache"].fill(np.inf),
                  ValueError, "NaN or inf", id="state-inf"),
     pytest.param(lambda m: setattr(m, "rng", np.random.Generator(UnknownBitGenerator(1))),
