@@ -16,8 +16,10 @@ Usage (from the repository root)::
     .venv/bin/python tools/mutants.py --count             # how many mutants per module
     .venv/bin/python tools/mutants.py --show model:57     # the diff of one mutant
 
-``--log`` records each result as a JSON line and skips mutants already recorded,
-so an interrupted run continues where it stopped.
+``--log`` records each result as a JSON line and skips mutants already killed, so
+an interrupted run continues where it stopped and a rerun tries only the survivors;
+``--report --log FILE`` summarises it (the latest result of each mutant) and lists
+the survivors.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_CORE = ["test_layers", "test_jacobian", "test_gradcheck", "test_properties"]
+_CORE = ["test_layers", "test_details", "test_jacobian", "test_gradcheck", "test_properties",
+         "test_explain"]
 _FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_reliability"]
 #: module → the test files that exercise it, fastest and most direct first (``-x`` stops
 #: at the first failure, so a killed mutant costs only the tests before it)
@@ -47,12 +51,13 @@ TESTS = {
     "layers": [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch"],
     "activations": [*_CORE, "test_losses", "test_training", "test_model",
                     "test_against_pytorch"],
-    "losses": ["test_losses", "test_gradcheck", "test_properties", "test_training",
-               "test_model", "test_against_pytorch"],
-    "optimizers": ["test_optimizers", "test_plumbing", "test_training", "test_checkpoint",
-                   "test_io", "test_performance", "test_model", "test_against_pytorch"],
+    "losses": ["test_losses", "test_details", "test_gradcheck", "test_properties",
+               "test_explain", "test_training", "test_model", "test_against_pytorch"],
+    "optimizers": ["test_optimizers", "test_details", "test_plumbing", "test_training",
+                   "test_checkpoint", "test_io", "test_performance", "test_model",
+                   "test_against_pytorch"],
     "model": ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
-              "test_reliability"],
+              "test_summary", "test_reliability"],
     "training": ["test_training", "test_plumbing", "test_checkpoint", "test_model",
                  "test_performance", "test_reliability"],
     "checkpoints": ["test_checkpoint", "test_training", "test_plumbing", "test_reliability"],
@@ -253,28 +258,37 @@ def make_copy(root: Path) -> Path:
 def run_tests(work: Path, module: str, timeout: float) -> tuple[str, float, str]:
     """Run ``module``'s tests in ``work``, stopping at the first failure.
 
+    The first test file runs on its own, the rest together: most mutants fail in the
+    first file, and then never pay for collecting the others (PyTorch's import, ...).
     Returns ("passed" | "failed" | "timeout", seconds, the first failing test or "").
     """
     files = [f"tests/{name}.py" for name in TESTS[module]
              if (work / "tests" / f"{name}.py").exists()]
     env = {**os.environ, "PYTHONPATH": str(work / "src"), "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONHASHSEED": "0"}
-    shutil.rmtree(work / ".hypothesis", ignore_errors=True)  # no examples from other mutants
-    command = ["nice", "-n", "19", sys.executable, "-m", "pytest", *files, "-x", "-q", "-rf",
-               "-p", "no:cacheprovider", "--hypothesis-seed=0", "-m", "not browser"]
     start = time.monotonic()
-    try:
-        result = subprocess.run(command, cwd=work, env=env, timeout=timeout, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    except subprocess.TimeoutExpired:
-        return "timeout", time.monotonic() - start, ""
-    seconds = time.monotonic() - start
-    if result.returncode == 0:
-        return "passed", seconds, ""
-    failed = [line.split(" ")[1] for line in result.stdout.splitlines()
-              if line.startswith(("FAILED ", "ERROR "))]
-    return "failed", seconds, failed[0] if failed else f"pytest exit {result.returncode}"
+    for stage in (files[:1], files[1:]):
+        if not stage:
+            continue
+        shutil.rmtree(work / ".hypothesis", ignore_errors=True)  # no other mutant's examples
+        command = ["nice", "-n", "19", sys.executable, "-m", "pytest", *stage, "-x", "-q",
+                   "-rfE", "-p", "no:cacheprovider", "--hypothesis-seed=0", "-m", "not browser"]
+        left = timeout - (time.monotonic() - start)
+        process = subprocess.Popen(command, cwd=work, env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            output, _ = process.communicate(timeout=max(left, 1))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # pytest and anything it started
+            process.communicate()
+            return "timeout", time.monotonic() - start, ""
+        if process.returncode != 0:
+            failed = [line.split(" ")[1] for line in output.splitlines()
+                      if line.startswith(("FAILED ", "ERROR "))]
+            first = failed[0] if failed else f"pytest exit {process.returncode}"
+            return "failed", time.monotonic() - start, first
+    return "passed", time.monotonic() - start, ""
 
 
 def check_imports_the_copy(work: Path) -> None:
@@ -307,6 +321,8 @@ def main(argv=None) -> int:
     parser.add_argument("--log", type=Path, help="JSON lines; mutants already in it are skipped")
     parser.add_argument("--count", action="store_true", help="print the mutant counts and stop")
     parser.add_argument("--show", nargs="+", help="print these mutants (module:index) and stop")
+    parser.add_argument("--report", action="store_true",
+                        help="summarise the --log (counts per module, survivors) and stop")
     args = parser.parse_args(argv)
 
     if args.count:
@@ -318,15 +334,24 @@ def main(argv=None) -> int:
             module, index = name.split(":")
             print(f"{name}  {mutant(ROOT, module, int(index))[0]}")
         return 0
+    if args.report:
+        records = {(r["module"], r["index"]): r for r in map(json.loads, args.log.open())}
+        survivors = [r for r in records.values() if r["status"] == "survived"]
+        for r in sorted(survivors, key=lambda r: (r["module"], r["index"])):
+            print(f"survived {r['module']}:{r['index']}  {r['mutant']}")
+        summarize(list(records.values()))
+        return 0
     if args.only:
         chosen = [(name.split(":")[0], int(name.split(":")[1])) for name in args.only]
     else:
         chosen = choose(ROOT, args.modules, args.sample, args.seed)
-    done = set()
+    done = set()  # killed before, on this very source: survivors are always run again
     if args.log and args.log.exists():
-        done = {(r["module"], r["index"], r["source"]) for r in map(json.loads,
-                                                                   args.log.open())}
+        done = {(r["module"], r["index"], r["source"]) for r in map(json.loads, args.log.open())
+                if r["status"] != "survived"}
     work = make_copy(ROOT)
+    # A terminated run still removes its copy (SIGTERM would skip the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     try:
         check_imports_the_copy(work)
         return _run(work, chosen, done, args.log)
