@@ -181,8 +181,9 @@ def build_zip(entries, *, end=None, zip64=None, locator=None, prefix=b"", betwee
                  **entry.get("central", {})}
         central += CENTRAL.pack(field["signature"], 20, 20, field["flags"], field["method"], 0,
                                 33, field["crc"], field["compressed"], field["size"],
-                                len(field["name"]), len(field["extra"]), len(field["comment"]),
-                                field["disk"], 0, 0o600 << 16, field["offset"])
+                                len(field["name"]), field.get("extra_length", len(field["extra"])),
+                                len(field["comment"]), field["disk"], 0, 0o600 << 16,
+                                field["offset"])
         central += field["name"] + field["extra"] + field["comment"]
     out += between
     cd_offset, count = len(out), len(entries)
@@ -401,6 +402,48 @@ def test_archives_built_member_by_member_are_refused(original, tmp_path):
                                        may_load={"rebuilt", "rebuilt-zip64"})
     # The honest rebuilds load: the writer above is faithful, so each refusal is the lie's.
     assert counts == {"refused": MEMBER_LEVEL_CASES - 2, "identical": 2, "valid-other": 0}
+
+
+def honest_entries(blob):
+    return [{"name": name.encode(), "data": data} for name, data in members(blob).items()]
+
+
+def with_lie(entries, i, **changes):
+    entries = [dict(entry) for entry in entries]
+    entries[i].update(changes)
+    return entries
+
+
+def central_size(entries) -> int:
+    """The size of the honest central directory of ``entries``, from its end record."""
+    return END.unpack(build_zip(entries)[-END.size:])[5]
+
+
+WIDE = {"size": 0xFFFFFFFF, "compressed": 0xFFFFFFFF}
+# Lies that only one check of the reader can see, and what that check says.
+SINGLE_CHECKS = [
+    pytest.param(lambda e: build_zip(e, end={"count": len(e) - 1, "count_here": len(e) - 1}),
+                 "holds more than its", id="fewer-entries-declared"),
+    pytest.param(lambda e: build_zip(e, after_central=b"\0" * 20, end={
+        "count": len(e) + 1, "count_here": len(e) + 1, "cd_size": central_size(e) + 20}),
+                 "ends inside entry", id="entry-header-cut"),
+    pytest.param(lambda e: build_zip(with_lie(e, len(e) - 1, central={"extra_length": 28})),
+                 "ends inside entry", id="entry-extra-cut"),
+    pytest.param(lambda e: build_zip(with_lie(e, 0, local={"name": b"a" * 300})),
+                 "oversized name", id="local-name-300-bytes"),
+    pytest.param(lambda e: build_zip(with_lie(e, 0, local=WIDE)),
+                 "without its ZIP64 extra", id="zip64-marker-alone"),
+    pytest.param(lambda e: build_zip(with_lie(e, 0, name=b"arrays/\xff.npy")),
+                 "not valid text", id="non-ascii-unflagged"),
+]
+
+
+@pytest.mark.parametrize("craft, message", SINGLE_CHECKS)
+def test_each_archive_check_says_what_it_found(original, tmp_path, craft, message):
+    _, blob = original
+    (tmp_path / "crafted").write_bytes(craft(honest_entries(blob)))
+    with pytest.raises(cr.ModelFileError, match=message):
+        Model.load(tmp_path / "crafted")
 
 
 def test_an_overlap_bomb_is_refused_before_reading_any_member(original, tmp_path):
