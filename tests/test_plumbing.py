@@ -275,3 +275,204 @@ def test_validation_data_must_be_a_pair(validation_data):
     assert model.epoch == 0 and all(
         np.array_equal(a, b) for pa, pb in zip(before, model.get_parameters(), strict=True)
         for a, b in zip(pa, pb, strict=True))
+
+
+# -- resuming: callbacks, book names, statistics ----------------------------------------------
+
+
+def early_stopping_run(path, epochs, callbacks):
+    from chainrule.datasets import spiral_data
+
+    model, X, y = spiral_classifier(hidden=16)
+    model.set(optimizer=Adam(0.05))
+    model.train(X, y, epochs=epochs, validation_data=spiral_data(20, 3, rng=1),
+                print_every=None, checkpoint=path, callbacks=callbacks)
+    return model
+
+
+def test_a_resumed_run_keeps_its_early_stopping_state(tmp_path):
+    """Patience counted before the interruption still counts, and the best weights kept
+    before it are the ones restored at the end."""
+    straight_stop = cr.EarlyStopping(patience=3, restore_best_weights=True)
+    straight = early_stopping_run(tmp_path / "straight.ckpt", 400, [straight_stop])
+    stopped = straight.epoch
+    assert stopped < 400 and straight_stop.wait == 4
+    # the same script, killed two epochs before the stop (mid-patience), then run again
+    path = tmp_path / "run.ckpt"
+    early_stopping_run(path, stopped - 2, [cr.EarlyStopping(patience=3,
+                                                            restore_best_weights=True)])
+    again = cr.EarlyStopping(patience=3, restore_best_weights=True)
+    resumed = early_stopping_run(path, 400, [again])
+    assert resumed.epoch == stopped and again.best_epoch == straight_stop.best_epoch
+    assert straight_stop.best_epoch < stopped - 2  # the best weights came from the first run
+    for a, b in zip(resumed.get_parameters(), straight.get_parameters(), strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+class Recorder(cr.Callback):
+    """A callback with state of its own: what it was given back, if anything."""
+
+    def __init__(self):
+        self.restored = None
+
+    def get_state(self):
+        return {"seen": 1}
+
+    def set_state(self, state):
+        self.restored = state
+
+
+def test_a_callback_gets_back_only_its_own_state(tmp_path):
+    path = tmp_path / "run.ckpt"
+    early_stopping_run(path, 2, [cr.EarlyStopping(patience=50), Recorder()])
+    swapped = Recorder()
+    early_stopping_run(path, 4, [swapped, cr.EarlyStopping(patience=50)])
+    assert swapped.restored is None  # position 0 held an EarlyStopping's state
+    same = Recorder()  # the file now holds [Recorder, EarlyStopping]
+    early_stopping_run(path, 6, [same, cr.EarlyStopping(patience=50)])
+    assert same.restored == {"seen": 1}
+
+
+def test_a_book_named_model_resumes_its_own_checkpoint(tmp_path):
+    """Files save Layer_Dense as Dense; the same script run again must still resume."""
+    from chainrule.datasets import spiral_data
+    from chainrule.nnfs import Layer_Dense
+
+    def run(epochs):
+        model = Model([Layer_Dense(2, 8), ReLU(), Layer_Dense(8, 3), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=Adam(0.01))
+        np.random.seed(0)
+        model.train(*spiral_data(20, 3, rng=0), epochs=epochs, print_every=None,
+                    checkpoint=tmp_path / "run.ckpt")
+        return model
+
+    run(2)
+    resumed = run(3)
+    assert resumed.epoch == 3 and len(resumed.history["loss"]) == 3
+
+
+def test_resuming_takes_the_normalization_statistics_from_the_checkpoint(tmp_path):
+    from chainrule.normalization import Normalization
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(3.0, 2.0, size=(32, 2)), rng.normal(size=(32, 1))
+
+    def run(adapt_on, epochs):
+        model = Model([Normalization().adapt(adapt_on), Dense(2, 1, rng=0), Linear()])
+        model.set(loss=MeanSquaredError(), optimizer=SGD(0.01))
+        model.train(X, y, epochs=epochs, print_every=None, checkpoint=tmp_path / "run.ckpt")
+        return model
+
+    first = run(X, 2)
+    resumed = run(X * 10, 3)  # adapted on other data: the file's statistics win
+    assert resumed.epoch == 3
+    np.testing.assert_array_equal(resumed.layers[0].mean, first.layers[0].mean)
+    np.testing.assert_array_equal(resumed.layers[0].std, first.layers[0].std)
+
+
+# -- the loop's details -----------------------------------------------------------------------
+
+
+class FirstRows(Layer):
+    """A pass-through layer that records the first row of every training batch."""
+
+    def __init__(self):
+        self.rows = []
+
+    def forward(self, inputs, training=True):
+        if training:
+            self.rows.append(tuple(inputs[0]))
+        self.output = inputs
+        return inputs
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues
+        return dvalues
+
+
+def test_shuffling_from_the_global_state_reorders_and_reproduces():
+    from chainrule.datasets import spiral_data
+
+    X, y = spiral_data(20, 3, rng=0)
+    seen = []
+    for _ in range(2):
+        recorder = FirstRows()
+        model = Model([recorder, Dense(2, 3, rng=0), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=Adam(0.01))
+        np.random.seed(5)
+        model.train(X, y, epochs=2, batch_size=10, print_every=None)  # rng=None: the book's
+        seen.append(recorder.rows)
+    in_order = [tuple(X[i].astype(np.float32)) for i in range(0, 60, 10)]
+    assert seen[0] == seen[1] and seen[0][:6] != in_order and seen[0][:6] != seen[0][6:]
+
+
+def test_one_batch_holding_every_sample_is_the_full_batch_in_order():
+    """Nothing to shuffle when one step sees every sample: batch_size ≥ n equals the full
+    batch bit for bit (the order of the sums is the data's), and draws no random numbers."""
+    model, X, y = spiral_classifier()
+    whole, _, _ = spiral_classifier()
+    generator = np.random.default_rng(3)
+    model.train(X, y, epochs=3, batch_size=len(X) + 5, rng=generator, print_every=None)
+    whole.train(X, y, epochs=3, print_every=None)
+    for a, b in zip(model.get_parameters(), whole.get_parameters(), strict=True):
+        for x, w in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, w)
+    assert generator.integers(1 << 30) == np.random.default_rng(3).integers(1 << 30)
+
+
+def test_the_first_layer_computes_no_input_gradient_while_training():
+    """Nothing upstream of the first layer needs ∂L/∂inputs: the loop skips that product."""
+    model, X, y = spiral_classifier()
+    model.train(X, y, epochs=1, print_every=None)
+    assert not hasattr(model.layers[0], "dinputs") and hasattr(model.layers[2], "dinputs")
+    assert model.layers[0].compute_dinputs  # a direct call afterwards computes it again
+    model.layers[0].backward(np.ones((len(X), 8), np.float32))
+    assert model.layers[0].dinputs.shape == (len(X), 2)
+
+
+def test_step_lines_include_the_last_step_whatever_print_every(capsys):
+    model, X, y = spiral_classifier()
+    model.train(X, y, epochs=1, batch_size=15, print_every=2)  # steps 0 to 3
+    steps = [line.split(",")[0] for line in capsys.readouterr().out.splitlines()
+             if line.startswith("step:")]
+    assert steps == ["step: 0", "step: 2", "step: 3"]
+
+
+def test_a_full_batch_epoch_line_ends_with_the_validation_figures(capsys):
+    model, X, y = spiral_classifier()
+    history = model.train(X, y, epochs=2, validation_data=(X, y), print_every=2)
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("epoch: 2, acc: ") and line.endswith(
+        f", val_acc: {history['val_accuracy'][-1]:.3f}, val_loss: {history['val_loss'][-1]:.3f}")
+    model.train(X, y, epochs=2, print_every=2)
+    assert "val_" not in capsys.readouterr().out
+
+
+def test_a_nan_loss_is_reported_as_the_loss():
+    model, X, y = spiral_classifier()
+    model.train(X, y, epochs=1, print_every=None)
+    model.layers[2].weights[0, 0] = np.nan
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, step 1: the loss became nan\. Try"):
+        model.train(X, y, epochs=1, print_every=None)
+
+
+@pytest.mark.parametrize("callbacks", [pytest.param("tuple", id="tuple"),
+                                       pytest.param("list", id="list")])
+def test_callbacks_may_come_as_a_list_or_a_tuple(callbacks):
+    model, X, y = spiral_classifier()
+    recorders = [Recorder(), Recorder()]
+    given = tuple(recorders) if callbacks == "tuple" else recorders
+    model.train(X, y, epochs=1, print_every=None, callbacks=given)
+    assert all(r.model is model for r in recorders)
+
+
+@pytest.mark.parametrize("callbacks", [
+    pytest.param(lambda: (c for c in [Recorder()]), id="generator"),
+    pytest.param(lambda: {Recorder()}, id="set"),
+    pytest.param(lambda: [Recorder(), "stop"], id="not-a-callback")])
+def test_other_callback_containers_are_refused(callbacks):
+    model, X, y = spiral_classifier()
+    with pytest.raises(TypeError, match=r"callbacks must be a list of chainrule\.callbacks"):
+        model.train(X, y, epochs=1, print_every=None, callbacks=callbacks())
+    assert model.epoch == 0
