@@ -229,7 +229,9 @@ def _jax_step(learning_rate, params, state, x, y, beta_1=0.9, beta_2=0.999, epsi
 
     (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     accuracy = jnp.mean(jnp.argmax(logits, axis=1) == y)
-    m, v, t = state
+    m, v, t, sums = state
+    # Running sums of the step's loss and accuracy, fetched once per epoch.
+    sums = sums + jnp.stack([loss, accuracy])
     t = t + 1
     correction_1, correction_2 = 1 - beta_1**t, 1 - beta_2**t
     m = jax.tree_util.tree_map(lambda m, g: beta_1 * m + (1 - beta_1) * g, m, grads)
@@ -237,13 +239,14 @@ def _jax_step(learning_rate, params, state, x, y, beta_1=0.9, beta_2=0.999, epsi
     params = jax.tree_util.tree_map(
         lambda p, m, v: p - learning_rate * (m / correction_1)
         / (jnp.sqrt(v / correction_2) + epsilon), params, m, v)
-    return params, (m, v, t), loss, accuracy
+    return params, (m, v, t, sums)
 
 
 class JaxPeer:
     """JAX: the whole step jit-compiled by XLA, batches staged on the device beforehand,
-    compilation done in ``prepare`` (untimed). Per-step loss and accuracy stay on the
-    device and are fetched once per epoch, so no step waits for the host."""
+    compilation done in ``prepare`` (untimed). The step adds its loss and accuracy to
+    running sums it carries on the device; they are fetched once per epoch, so no step
+    waits for the host."""
 
     name = "jax"
 
@@ -255,7 +258,7 @@ class JaxPeer:
         self.params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in params]
         zeros = jax.tree_util.tree_map(jnp.zeros_like, self.params)
         self.state = (zeros, jax.tree_util.tree_map(jnp.zeros_like, self.params),
-                      jnp.zeros((), jnp.float32))
+                      jnp.zeros((), jnp.float32), jnp.zeros(2, jnp.float32))
         # The parameters and state are donated: XLA updates them in place.
         self.step = jax.jit(functools.partial(_jax_step, learning_rate), donate_argnums=(0, 1))
         self.batches = None
@@ -275,15 +278,13 @@ class JaxPeer:
         if self.batches is None:
             self.prepare(X, y, batch_size)
         params, state = self.params, self.state
+        sums = np.array(state[3])  # a copy: the device buffer is donated to the next step
         for _ in range(epochs):
-            figures = []
             for xb, yb in self.batches:
-                params, state, loss, accuracy = self.step(params, state, xb, yb)
-                figures.append((loss, accuracy))
-            # The epoch's figures, fetched to the host as the other peers' histories are.
-            losses, accuracies = zip(*figures, strict=True)
-            self.epoch_figures = (float(self.jnp.mean(self.jnp.stack(losses))),
-                                  float(self.jnp.mean(self.jnp.stack(accuracies))))
+                params, state = self.step(params, state, xb, yb)
+            # The epoch's mean loss and accuracy, on the host as the other peers' histories.
+            previous, sums = sums, np.array(state[3])
+            self.epoch_figures = (sums - previous) / len(self.batches)
         self.jax.block_until_ready(params)
         self.params, self.state = params, state
 

@@ -15,7 +15,10 @@
 2. (W4) CPU seconds the process burns while it sleeps right after a matrix product:
    OpenBLAS's worker busy-waits and holds the second core.
 3. (W4) Adam's update of 1.9 M parameters right after a matrix product: NumPy's chunked
-   passes, the numba kernel on one thread, and on both cores.
+   passes, the numba kernel (one pass, one thread), and that loop split over both cores
+   with numba's ``parallel=True``.
+4. (W4) Whole training with the one-thread kernel and with the parallel one in its place:
+   what a parallel pool (and its waiting threads) does to the matrix products around it.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ STEPS = 200
 
 
 def _median_ms(samples) -> float:
-    return 1e3 * statistics.median(samples)
+    return 1e3 * statistics.median(list(samples))
 
 
 def _batches(X, y, batch_size):
@@ -87,14 +90,19 @@ def chainrule_parts(workload, path, steps) -> dict[str, float]:
 
         with training._reusing_buffers(model), np.errstate(all="ignore"):
             figures = _phase_medians(step, batches, steps)
-        # The whole loop, as Model.train runs it: what the phases leave is its bookkeeping.
-        epochs = max(1, steps // len(batches))
-        start = time.perf_counter()
-        model.train(X, y, epochs=epochs, batch_size=batch_size, shuffle=False,
-                    print_every=None, progress=False)
-        per_step = 1e3 * (time.perf_counter() - start) / (epochs * -(-len(X) // (
-            batch_size or len(X))))
-        figures["training loop"] = max(0.0, per_step - sum(figures.values()))
+        # The whole loop, as Model.train runs it (median epoch over its steps): what the
+        # phases leave is the loop's own bookkeeping.
+        ends = []
+
+        class Clock(cr.Callback):
+            def on_epoch_end(self, epoch, logs):
+                ends.append(time.perf_counter())
+
+        model.train(X, y, epochs=max(3, steps // len(batches)), batch_size=batch_size,
+                    shuffle=False, print_every=None, progress=False, callbacks=[Clock()])
+        epoch_ms = _median_ms(b - a for a, b in itertools.pairwise(ends))
+        per_step = epoch_ms / -(-len(X) // (batch_size or len(X)))
+        figures["training loop"] = per_step - sum(figures.values())
         return figures
     finally:
         cr.use_kernels(previous)
@@ -175,6 +183,26 @@ def cpu_while_sleeping_after_a_product(seconds: float = 0.5) -> float:
     return time.process_time() - before
 
 
+def _parallel_adam():
+    """The Adam kernel split over the cores with numba's ``parallel=True`` (``prange`` over
+    blocks): the variant the library does not ship, kept here to measure it."""
+    import numba
+
+    block = _kernels._adam  # the compiled single-pass loop
+
+    @numba.njit(parallel=True, error_model="numpy")
+    def adam_parallel(param, grad, m, v, backup, b1, omb1, b2, omb2, eps, k):
+        bad = 0
+        size = 1 << 14
+        for b in numba.prange((param.size + size - 1) // size):
+            s, e = b * size, min(param.size, (b + 1) * size)
+            bad += block(param[s:e], grad[s:e], m[s:e], v[s:e], backup[s:e], b1, omb1, b2,
+                         omb2, eps, k)
+        return bad
+
+    return adam_parallel
+
+
 def adam_after_a_product(steps: int = 40) -> dict[str, float]:
     """Median ms of one Adam update of W4's 1.9 M parameters, right after a product."""
     sizes = run.WORKLOADS["W4"][1]
@@ -184,28 +212,49 @@ def adam_after_a_product(steps: int = 40) -> dict[str, float]:
         layer.dbiases = np.full_like(layer.biases, 1e-3)
     a, b = np.ones((256, 1024), np.float32), np.ones((1024, 1024), np.float32)
     out = np.empty((256, 1024), np.float32)
-    times = {}
-    for name, path, parallel_min in (("NumPy, chunked passes", "numpy", None),
-                                     ("numba kernel, one thread", "numba", 1 << 62),
-                                     ("numba kernel, both cores", "numba", None)):
-        previous = cr.use_kernels(path)
-        saved = _kernels.PARALLEL_MIN
-        if parallel_min is not None:
-            _kernels.PARALLEL_MIN = parallel_min
-        try:
-            optimizer = cr.Adam(1e-3)
-            optimizer.step(layers)
-            samples = []
-            for _ in range(steps):
+    cr.use_kernels("numba")
+    serial, parallel = _kernels._adam, _parallel_adam()
+    variants = {"NumPy, chunked passes": ("numpy", serial),
+                "numba kernel (one pass, one thread)": ("numba", serial),
+                "the same, parallel=True over both cores": ("numba", parallel)}
+    times = {name: [] for name in variants}
+    optimizers = {name: cr.Adam(1e-3) for name in variants}
+    try:
+        for _ in range(steps):
+            for name, (path, loop) in variants.items():  # interleaved
+                cr.use_kernels(path)
+                _kernels._adam = loop
                 np.matmul(a, b, out=out)  # the BLAS worker now spins, as it does in training
                 start = time.perf_counter()
-                optimizer.step(layers)
-                samples.append(time.perf_counter() - start)
-            times[name] = _median_ms(samples)
-        finally:
-            _kernels.PARALLEL_MIN = saved
-            cr.use_kernels(previous)
-    return times
+                optimizers[name].step(layers)
+                times[name].append(time.perf_counter() - start)
+    finally:
+        _kernels._adam = serial
+        cr.use_kernels("auto")
+    return {name: _median_ms(samples) for name, samples in times.items()}
+
+
+def w4_step_with_parallel_adam(rounds: int = 6) -> dict[str, float]:
+    """Samples/s of W4 training (one epoch per round, interleaved) with the shipped kernel
+    and with the parallel variant in its place: what the parallel pool does to a step."""
+    X, y, params = run.workload_data("W4", quick=False)
+    batch_size = run.WORKLOADS["W4"][2]
+    cr.use_kernels("numba")
+    serial, parallel = _kernels._adam, _parallel_adam()
+    rates = {"one thread": [], "parallel=True": []}
+    try:
+        for _ in range(rounds):
+            for name, loop in (("one thread", serial), ("parallel=True", parallel)):
+                _kernels._adam = loop
+                peer = ChainrulePeer(params, 1e-3)
+                time.sleep(run.SETTLE_SECONDS)
+                start = time.perf_counter()
+                peer.train(X, y, 1, batch_size)
+                rates[name].append(len(X) / (time.perf_counter() - start))
+    finally:
+        _kernels._adam = serial
+        cr.use_kernels("auto")
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def main(argv=None) -> None:
@@ -239,6 +288,12 @@ def main(argv=None) -> None:
         figures = adam_after_a_product()
         print("3. Adam's update of W4's parameters after a matrix product (ms): "
               + ", ".join(f"{name} {ms:.2f}" for name, ms in figures.items()))
+        import numba
+
+        figures = w4_step_with_parallel_adam()
+        print(f"4. W4 training, samples/s, Adam kernel on one thread vs parallel=True "
+              f"(numba threading layer {numba.threading_layer()}): "
+              + ", ".join(f"{name} {rate:,.0f}" for name, rate in figures.items()))
 
 
 if __name__ == "__main__":

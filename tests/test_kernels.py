@@ -244,14 +244,13 @@ def recorded_gradients(hidden: int, steps: int = 100):
 
 @pytest.fixture(scope="module")
 def gradients():
-    # 64-64-10 (4,810 parameters: one thread) and 64-2048-10 (153,610: split over the cores).
+    # 64-64-10 (4,810 parameters: in cache) and 64-2048-10 (153,610: from memory).
     return {hidden: recorded_gradients(hidden) for hidden in (64, 2048)}
 
 
 @pytest.mark.parametrize("hidden", [64, 2048])
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_optimizer_kernels_match_numpy_to_the_bit_over_100_steps(name, hidden, gradients):
-    assert (64 * hidden + hidden * 10 + hidden + 10 >= _kernels.PARALLEL_MIN) == (hidden > 64)
     trajectories = []
     for path in PATHS:
         cr.use_kernels(path)
@@ -336,14 +335,13 @@ print(cr.kernels(), digest.hexdigest())
 
 @pytest.mark.parametrize("path", PATHS)
 def test_each_path_is_bit_reproducible_across_processes(path):
-    # 64-128-10 updates on one thread; the parallel update is covered below, in-process.
     runs = {run_python(DIGEST_SCRIPT, CHAINRULE_KERNELS=path) for _ in range(2)}
     assert len(runs) == 1 and runs.pop().startswith(path)
 
 
-def test_the_parallel_path_is_bit_reproducible_and_thread_safe():
+def test_threads_training_at_once_compute_what_one_computes_alone():
     def train(results, key):
-        model, X, y = digits_network(2048)
+        model, X, y = digits_network(512)
         model.train(X[:640], y[:640], epochs=2, batch_size=64, rng=3, print_every=None,
                     progress=False)
         results[key] = [p.copy() for layer in model.trainable_layers
@@ -352,8 +350,7 @@ def test_the_parallel_path_is_bit_reproducible_and_thread_safe():
     cr.use_kernels("numba")
     results = {}
     train(results, "alone")
-    # Two threads at once: one takes the parallel loops, the other the single-threaded ones
-    # (numba's pool is not for concurrent launches); both compute the same numbers.
+    # The kernels release the GIL: two threads train at once, each its own model.
     threads = [threading.Thread(target=train, args=(results, i)) for i in range(2)]
     for thread in threads:
         thread.start()
@@ -397,7 +394,7 @@ def digests(layers) -> list[str]:
             for p in layer.get_parameters()]
 
 
-@pytest.mark.parametrize("size", [100, 3 * _kernels.PARALLEL_MIN])
+@pytest.mark.parametrize("size", [100, 200_000])
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_a_diverging_step_is_undone_exactly_on_the_kernel_path(name, size):
     cr.use_kernels("numba")
@@ -446,31 +443,3 @@ def test_training_diverged_keeps_the_last_finite_parameters_on_the_kernel_path()
     assert digests(model.trainable_layers) == snapshots[-1]
     for layer in model.trainable_layers:
         assert all(np.isfinite(p).all() for p in layer.get_parameters())
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads (3.12+)
-def test_a_forked_child_trains_on_one_thread_with_the_same_numbers():
-    cr.use_kernels("numba")
-    layers = [cr.Dense(64, 2048, rng=1), cr.Dense(2048, 10, rng=2)]
-    for layer in layers:
-        layer.dweights = np.full_like(layer.weights, 1e-3)
-        layer.dbiases = np.full_like(layer.biases, 1e-3)
-    cr.Adam(1e-3).step(layers)  # the parent has used the parallel loops
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: one more step, then report its digests
-        try:
-            optimizer = cr.Adam(1e-3)
-            optimizer.step(layers)
-            os.write(write, ("|".join(digests(layers)) + "|"
-                             + str(_kernels._parallel_allowed)).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        child = pipe.read().split("|")
-    os.waitpid(pid, 0)
-    cr.Adam(1e-3).step(layers)
-    assert child[-1] == "False"
-    assert child[:-1] == digests(layers)

@@ -16,6 +16,11 @@ machine code on disk, so a later process loads it instead of compiling.
 Kernels take float32, C-contiguous arrays (``fast(*arrays)`` checks) and
 Python floats, which they round to float32 the way NumPy rounds a Python
 scalar: the arithmetic is NumPy's float32 arithmetic, in NumPy's order.
+
+Each kernel runs on the calling thread and releases the GIL (``nogil``), so
+threads that train their own models run at once. Splitting one update over the
+cores (``parallel=True``) was measured and does not pay on the 2-core machine the
+benchmark runs on: see the README's Performance section.
 """
 
 from __future__ import annotations
@@ -28,24 +33,13 @@ import numpy as np
 
 PATHS = ("numba", "numpy")
 ENVIRONMENT = "CHAINRULE_KERNELS"
-#: elements from which an optimizer kernel splits its pass over the cores
-PARALLEL_MIN = 1 << 17
-#: elements one thread updates at a time in a parallel pass
-BLOCK = 1 << 14
 
 _F32 = np.dtype(np.float32)
 _requested: str | None = None  # "numba", "numpy" or "auto"; None: read the environment
 _compiled = None  # this module once its loops are compiled, on the numba path
 _decided = False
 _loaded = False
-# Two threads must not start parallel loops at once (numba's workqueue layer aborts), and
-# a forked child must not start them at all (GNU OpenMP's pool does not survive a fork):
-# either then takes the single-threaded loop, which computes the same numbers.
-_parallel_lock = threading.Lock()
-_parallel_allowed = True
-_parallel_started = False
 _load_lock = threading.Lock()
-prange = range  # numba.prange once numba is loaded: the loops a parallel kernel splits
 
 
 def kernels() -> str:
@@ -99,8 +93,9 @@ def _decide():
 
 
 def _load():
-    """Compile (or load from the disk cache) every loop below; return this module."""
-    global prange, _loaded
+    """Hand every loop below to numba; return this module. Each compiles (or loads its
+    cached machine code) on its first call."""
+    global _loaded
     module = sys.modules[__name__]
     with _load_lock:
         if _loaded:
@@ -110,58 +105,28 @@ def _load():
         except ImportError as error:
             raise ImportError("the numba kernels need numba: pip install 'chainrule[fast]' "
                               "(or use_kernels('numpy'))") from error
-        prange = numba.prange
         # error_model="numpy": x/0 gives inf as in NumPy, rather than raising (a check per
         # division that would also keep the loops from using vector instructions).
-        serial = numba.njit(cache=True, fastmath=False, error_model="numpy")
-        parallel = numba.njit(cache=True, fastmath=False, error_model="numpy", parallel=True)
-        # The loops become numba functions under their own names, so that a parallel loop
-        # calling a block finds the compiled block. Compiling (or loading the cached machine
-        # code) happens on each one's first call.
-        for name in _SERIAL:
-            setattr(module, name, serial(getattr(module, name)))
-        for name in _PARALLEL:
-            setattr(module, name, parallel(getattr(module, name)))
+        compile_ = numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+        for name in _COMPILED:
+            setattr(module, name, compile_(getattr(module, name)))
         _loaded = True
     return module
 
 
-def _forked() -> None:
-    global _parallel_allowed
-    _parallel_allowed = not _parallel_started
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
-
-
-def _flat_update(block, parallel, arrays: tuple, scalars: tuple) -> bool:
-    """Run an optimizer kernel over 1-D ``arrays``; True if every new parameter is finite."""
-    global _parallel_started
-    if arrays[0].size >= PARALLEL_MIN and _parallel_allowed and _parallel_lock.acquire(
-            blocking=False):
-        try:
-            _parallel_started = True
-            return parallel(*arrays, *scalars) == 0
-        finally:
-            _parallel_lock.release()
-    return block(*arrays, *scalars) == 0
-
-
 # -- optimizers: one pass does the backup copy, the update and the finiteness check --------------
 #
-# Each ``_<name>_block`` updates its 1-D arrays and returns how many new parameters are NaN
-# or infinite; ``_<name>_parallel`` hands BLOCK-sized slices of them to the cores. The
-# statements follow the NumPy code in optimizers.py operation by operation. (Loops run over
-# ``range(array.size)``, which lets the compiler use vector instructions.)
+# Each ``_<name>`` loop updates its 1-D arrays and returns how many new parameters are NaN
+# or infinite. The statements follow the NumPy code in optimizers.py operation by operation.
+# (Loops run over ``range(array.size)``, which lets the compiler use vector instructions.)
 
 
 def sgd(param, grad, backup, learning_rate) -> bool:
-    """p ← p + (−lr)·g."""
-    return _flat_update(_sgd_block, _sgd_parallel, (param, grad, backup), (-learning_rate,))
+    """p ← p + (−lr)·g. True if every new parameter is finite."""
+    return _sgd(param, grad, backup, -learning_rate) == 0
 
 
-def _sgd_block(param, grad, backup, neg_lr):
+def _sgd(param, grad, backup, neg_lr):
     neg_lr = np.float32(neg_lr)
     bad = 0
     for i in range(param.size):
@@ -172,21 +137,12 @@ def _sgd_block(param, grad, backup, neg_lr):
     return bad
 
 
-def _sgd_parallel(param, grad, backup, neg_lr):
-    bad = 0
-    for b in prange((param.size + BLOCK - 1) // BLOCK):
-        s, e = b * BLOCK, min(param.size, (b + 1) * BLOCK)
-        bad += _sgd_block(param[s:e], grad[s:e], backup[s:e], neg_lr)
-    return bad
-
-
 def sgd_momentum(param, grad, momentums, backup, momentum, learning_rate) -> bool:
     """u ← momentum·u + (−lr)·g; p ← p + u."""
-    return _flat_update(_sgd_momentum_block, _sgd_momentum_parallel,
-                        (param, grad, momentums, backup), (momentum, -learning_rate))
+    return _sgd_momentum(param, grad, momentums, backup, momentum, -learning_rate) == 0
 
 
-def _sgd_momentum_block(param, grad, momentums, backup, momentum, neg_lr):
+def _sgd_momentum(param, grad, momentums, backup, momentum, neg_lr):
     momentum, neg_lr = np.float32(momentum), np.float32(neg_lr)
     bad = 0
     for i in range(param.size):
@@ -199,22 +155,12 @@ def _sgd_momentum_block(param, grad, momentums, backup, momentum, neg_lr):
     return bad
 
 
-def _sgd_momentum_parallel(param, grad, momentums, backup, momentum, neg_lr):
-    bad = 0
-    for b in prange((param.size + BLOCK - 1) // BLOCK):
-        s, e = b * BLOCK, min(param.size, (b + 1) * BLOCK)
-        bad += _sgd_momentum_block(param[s:e], grad[s:e], momentums[s:e], backup[s:e],
-                                   momentum, neg_lr)
-    return bad
-
-
 def adagrad(param, grad, cache, backup, epsilon, learning_rate) -> bool:
     """cache ← cache + g²; p ← p − lr·(g / (√cache + ε))."""
-    return _flat_update(_adagrad_block, _adagrad_parallel, (param, grad, cache, backup),
-                        (epsilon, learning_rate))
+    return _adagrad(param, grad, cache, backup, epsilon, learning_rate) == 0
 
 
-def _adagrad_block(param, grad, cache, backup, epsilon, lr):
+def _adagrad(param, grad, cache, backup, epsilon, lr):
     epsilon, lr = np.float32(epsilon), np.float32(lr)
     bad = 0
     for i in range(param.size):
@@ -228,21 +174,12 @@ def _adagrad_block(param, grad, cache, backup, epsilon, lr):
     return bad
 
 
-def _adagrad_parallel(param, grad, cache, backup, epsilon, lr):
-    bad = 0
-    for b in prange((param.size + BLOCK - 1) // BLOCK):
-        s, e = b * BLOCK, min(param.size, (b + 1) * BLOCK)
-        bad += _adagrad_block(param[s:e], grad[s:e], cache[s:e], backup[s:e], epsilon, lr)
-    return bad
-
-
 def rmsprop(param, grad, cache, backup, rho, epsilon, learning_rate) -> bool:
     """cache ← ρ·(cache − g²) + g²; p ← p − lr·(g / (√cache + ε))."""
-    return _flat_update(_rmsprop_block, _rmsprop_parallel, (param, grad, cache, backup),
-                        (rho, epsilon, learning_rate))
+    return _rmsprop(param, grad, cache, backup, rho, epsilon, learning_rate) == 0
 
 
-def _rmsprop_block(param, grad, cache, backup, rho, epsilon, lr):
+def _rmsprop(param, grad, cache, backup, rho, epsilon, lr):
     rho, epsilon, lr = np.float32(rho), np.float32(epsilon), np.float32(lr)
     bad = 0
     for i in range(param.size):
@@ -257,25 +194,17 @@ def _rmsprop_block(param, grad, cache, backup, rho, epsilon, lr):
     return bad
 
 
-def _rmsprop_parallel(param, grad, cache, backup, rho, epsilon, lr):
-    bad = 0
-    for b in prange((param.size + BLOCK - 1) // BLOCK):
-        s, e = b * BLOCK, min(param.size, (b + 1) * BLOCK)
-        bad += _rmsprop_block(param[s:e], grad[s:e], cache[s:e], backup[s:e], rho, epsilon, lr)
-    return bad
-
-
 def adam(param, grad, momentums, cache, backup, beta_1, beta_2, epsilon_c2, k) -> bool:
     """m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²; p ← p − k·(m / (√v + ε·c₂)).
 
     1 − β is computed here in float64, as NumPy computes it before rounding it to float32.
     """
-    return _flat_update(_adam_block, _adam_parallel, (param, grad, momentums, cache, backup),
-                        (beta_1, 1 - beta_1, beta_2, 1 - beta_2, epsilon_c2, k))
+    return _adam(param, grad, momentums, cache, backup, beta_1, 1 - beta_1, beta_2,
+                 1 - beta_2, epsilon_c2, k) == 0
 
 
-def _adam_block(param, grad, m, v, backup, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2,
-                epsilon_c2, k):
+def _adam(param, grad, m, v, backup, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2,
+          epsilon_c2, k):
     beta_1, one_minus_beta_1 = np.float32(beta_1), np.float32(one_minus_beta_1)
     beta_2, one_minus_beta_2 = np.float32(beta_2), np.float32(one_minus_beta_2)
     epsilon_c2, k = np.float32(epsilon_c2), np.float32(k)
@@ -290,16 +219,6 @@ def _adam_block(param, grad, m, v, backup, beta_1, one_minus_beta_1, beta_2, one
         p = param[i] - mi / (np.sqrt(vi) + epsilon_c2) * k
         param[i] = p
         bad += not np.isfinite(p)
-    return bad
-
-
-def _adam_parallel(param, grad, m, v, backup, beta_1, one_minus_beta_1, beta_2,
-                   one_minus_beta_2, epsilon_c2, k):
-    bad = 0
-    for b in prange((param.size + BLOCK - 1) // BLOCK):
-        s, e = b * BLOCK, min(param.size, (b + 1) * BLOCK)
-        bad += _adam_block(param[s:e], grad[s:e], m[s:e], v[s:e], backup[s:e], beta_1,
-                           one_minus_beta_1, beta_2, one_minus_beta_2, epsilon_c2, k)
     return bad
 
 
@@ -418,9 +337,7 @@ def add_regularization(dparam, param, l1, l2):
             d[i] += two_l2 * p[i]
 
 
-_SERIAL = ("_sgd_block", "_sgd_momentum_block", "_adagrad_block", "_rmsprop_block",
-           "_adam_block", "add_bias", "relu_forward", "relu_backward", "tanh_backward",
-           "sigmoid_backward", "softmax_forward", "row_argmax", "crossentropy_losses",
-           "softmax_crossentropy_gradient", "add_regularization")
-_PARALLEL = ("_sgd_parallel", "_sgd_momentum_parallel", "_adagrad_parallel",
-             "_rmsprop_parallel", "_adam_parallel")
+_COMPILED = ("_sgd", "_sgd_momentum", "_adagrad", "_rmsprop", "_adam", "add_bias",
+             "relu_forward", "relu_backward", "tanh_backward", "sigmoid_backward",
+             "softmax_forward", "row_argmax", "crossentropy_losses",
+             "softmax_crossentropy_gradient", "add_regularization")
