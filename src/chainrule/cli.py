@@ -1,7 +1,12 @@
-"""The command line: ``chainrule demo | train | evaluate | predict | export``
-(also ``python -m chainrule``).
+"""The command line: ``chainrule demo | train | evaluate | predict | explain | export |
+playground`` (also ``python -m chainrule``).
 
-``main(argv)`` returns the exit status, so the CLI can be tested in-process.
+``train`` reads a built-in dataset or a CSV table (``tables.read_table``), decides
+the task (or takes ``--task``), holds out a test split and records it beside the
+model, standardises inputs and regression targets inside the model, trains with
+early stopping on a validation split of the training rows, and reports on the
+held-out rows. ``main(argv)`` returns the exit status, so the CLI is testable
+in-process.
 """
 
 from __future__ import annotations
@@ -12,16 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations, datasets, losses, optimizers
+from . import __version__, _cli_data, activations, losses, optimizers
+from ._cli_report import prepare_output, report_held_out, write_outputs
+from ._cli_train import (
+    ACTIVATIONS,
+    L2_CANDIDATES,
+    MAX_EPOCHS,
+    OPTIMIZERS,
+    PATIENCE_STEPS,
+    STEPS,
+    train,
+    whole,
+)
 from .io import ModelFileError
-from .layers import Dense, Dropout
+from .layers import Dense
 from .model import Model
 
-ACTIVATIONS = {"relu": activations.ReLU, "leaky_relu": activations.LeakyReLU,
-               "sigmoid": activations.Sigmoid, "tanh": activations.Tanh}
-OPTIMIZERS = {"sgd": optimizers.SGD, "adagrad": optimizers.Adagrad,
-              "rmsprop": optimizers.RMSprop, "adam": optimizers.Adam}
-DATASETS = ("spiral", "vertical", "sine", "digits", "fashion-mnist")
+DATASETS = _cli_data.BUILTIN
 
 
 def main(argv=None) -> int:
@@ -40,102 +52,151 @@ def main(argv=None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="train the book's spiral network and draw it",
-                          description="Train the book's 2-64-3 network on spiral data (Adam, "
-                          "lr 0.05, decay 5e-7, 10,000 epochs), report training and validation "
-                          "accuracy, and write the model and two plots.")
-    demo.add_argument("--epochs", type=int, default=10_000)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--output", type=Path, default=Path("chainrule-output"),
-                      help="folder for the model file and plots (default: %(default)s)")
-    demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    demo.set_defaults(run=_demo)
+    def command(name, run, **kwargs):
+        cmd = sub.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                             **kwargs)
+        cmd.set_defaults(run=run)
+        return cmd
 
-    train = sub.add_parser("train", help="train a network on a dataset or a CSV file",
-                           description="Train an MLP. For a CSV file the last column is the "
-                           "target: whole numbers mean classes, anything else regression.")
+    demo = command("demo", _demo, help="train the book's spiral network and draw it",
+                   description="Train the book's 2-64-3 network on spiral data (Adam, lr 0.05, "
+                   "decay 5e-7), report training and validation accuracy, and write the "
+                   "model and two plots.")
+    demo.add_argument("--epochs", type=int, default=10_000, help="epochs to train")
+    demo.add_argument("--seed", type=int, default=0, help="NumPy's global seed, as the book")
+    _add_output(demo)
+
+    train = command("train", _train_command, help="train a network on a dataset or a CSV table",
+                    description="Train an MLP on a built-in dataset or a CSV file (one row per "
+                    "sample; the target in the last column unless --target says; a header "
+                    "line is optional). Writes the model, the held-out split, the history "
+                    "and plots into --output.")
     train.add_argument("--dataset", default="spiral",
-                       help=f"one of {', '.join(DATASETS)}, or a CSV file (default: %(default)s)")
-    train.add_argument("--layers", default="64", help="hidden layer sizes, e.g. 128,128")
-    train.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS))
-    train.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
+                       help=f"one of {', '.join(DATASETS)}, or a CSV file")
+    train.add_argument("--target", default=None,
+                       help="the target column of a CSV file, by name or number (1 = first); "
+                       "None: the last column")
+    train.add_argument("--task", choices=("classification", "regression"), default=None,
+                       help="None: guessed from the target (text labels, or at most 20 "
+                       "distinct whole numbers, are classes) and the guess is printed")
+    train.add_argument("--layers", default="64,64", help="hidden layer sizes, comma-separated")
+    train.add_argument("--activation", default="relu", choices=sorted(ACTIVATIONS),
+                       help="activation of the hidden layers")
+    train.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
+                       help="how the weights move")
     train.add_argument("--learning-rate", type=float, default=None,
-                       help="default: the optimizer's own (Adam 0.001, SGD 1.0, ...)")
-    train.add_argument("--decay", type=float, default=0.0)
-    train.add_argument("--l2", type=float, default=0.0, help="L2 strength on every Dense layer")
-    train.add_argument("--dropout", type=float, default=0.0, help="dropout after each hidden layer")
-    train.add_argument("--epochs", type=int, default=100)
-    train.add_argument("--batch-size", type=int, default=None)
+                       help="None: 0.003 for adam and rmsprop, 0.1 for sgd and adagrad")
+    train.add_argument("--decay", type=float, default=0.0,
+                       help="the book's learning-rate decay: lr / (1 + decay · step)")
+    train.add_argument("--l2", default="auto",
+                       help="L2 penalty λ·Σw² on the weights of each hidden layer (as the book, "
+                       "not on the output layer); auto: train with each of "
+                       f"{', '.join(map(str, L2_CANDIDATES))} and keep the lower validation "
+                       "loss")
+    train.add_argument("--dropout", type=float, default=0.0,
+                       help="dropout rate after each hidden layer")
+    train.add_argument("--batch-size", type=int, default=32, help="samples per step")
+    train.add_argument("--epochs", default="auto",
+                       help=f"the most epochs to train; auto: about {STEPS:,} steps, at most "
+                       f"{MAX_EPOCHS:,} epochs")
+    train.add_argument("--patience", default="auto",
+                       help="stop after this many epochs without a better validation loss, "
+                       f"keeping the best epoch's weights; 0: no early stopping; auto: about "
+                       f"{PATIENCE_STEPS:,} steps")
+    train.add_argument("--validation-split", type=float, default=0.1,
+                       help="fraction of the training rows early stopping watches")
     train.add_argument("--test-size", type=float, default=0.25,
-                       help="fraction held out for validation (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--print-every", type=int, default=None)
-    train.add_argument("--output", type=Path, default=Path("chainrule-output"))
-    train.add_argument("--no-progress", action="store_true")
-    train.set_defaults(run=_train)
+                       help="fraction of the rows held out for evaluate (per class)")
+    train.add_argument("--no-scaling", action="store_true",
+                       help="do not standardise inputs (and regression targets) in the model")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of the split, the weights, dropout and shuffling")
+    train.add_argument("--print-every", type=int, default=None,
+                       help="epochs between progress lines; None: about ten lines")
+    _add_output(train)
 
-    evaluate = sub.add_parser("evaluate", help="loss and accuracy of a saved model",
-                              description="Evaluate a saved model on a dataset or CSV file.")
-    evaluate.add_argument("model", type=Path)
-    evaluate.add_argument("--dataset", default="spiral")
-    evaluate.add_argument("--seed", type=int, default=1, help="seed for generated data")
-    evaluate.set_defaults(run=_evaluate)
+    evaluate = command("evaluate", _evaluate, help="scores of a saved model on held-out rows",
+                       description="Evaluate a saved model: by default on the held-out rows "
+                       "that train recorded in split.json beside the model; with --dataset on "
+                       "that dataset (its held-out rows if train split it, else every row).")
+    evaluate.add_argument("model", type=Path, help="a model file written by train")
+    evaluate.add_argument("--dataset", default=None,
+                          help=f"one of {', '.join(DATASETS)}, or a CSV file; None: the "
+                          "training dataset's held-out rows")
+    evaluate.add_argument("--all-rows", action="store_true",
+                          help="every row of --dataset, even if train held some out of it")
+    evaluate.add_argument("--seed", type=int, default=1,
+                          help="seed of generated data (spiral, vertical) with --all-rows")
 
-    predict = sub.add_parser("predict", help="predictions of a saved model for a CSV file",
-                             description="Print one prediction per row of INPUT (a CSV file "
-                             "of features, no target column).")
-    predict.add_argument("model", type=Path)
-    predict.add_argument("input", type=Path)
-    predict.add_argument("--output", type=Path, default=None, help="write a CSV file instead")
-    predict.set_defaults(run=_predict)
+    predict = command("predict", _predict, help="predictions of a saved model for a CSV file",
+                      description="Print one prediction per row of INPUT (a CSV file of the "
+                      "features, header optional): class labels as in the training data, or "
+                      "values in the target's units.")
+    predict.add_argument("model", type=Path, help="a model file written by train")
+    predict.add_argument("input", type=Path, help="a CSV file of features")
+    predict.add_argument("--proba", action="store_true",
+                         help="print each class's probability instead of the label")
+    predict.add_argument("--output", type=Path, default=None,
+                         help="write a CSV file instead of printing; None: print")
 
-    export = sub.add_parser("export", help="write a saved model as an ONNX file",
-                            description="Convert a saved model to ONNX (needs chainrule[onnx]), "
-                            "for onnxruntime and other runtimes.")
-    export.add_argument("model", type=Path)
-    export.add_argument("out", type=Path, metavar="OUT.onnx")
-    export.set_defaults(run=_export)
+    export = command("export", _export, help="write a saved model as an ONNX file",
+                     description="Convert a saved model to ONNX (needs chainrule[onnx]), "
+                     "for onnxruntime and other runtimes.")
+    export.add_argument("model", type=Path, help="a saved model file")
+    export.add_argument("out", type=Path, metavar="OUT.onnx", help="the ONNX file to write")
 
-    playground = sub.add_parser("playground", help="train a network live in the browser",
-                                description="Serve the playground page: train a chainrule "
-                                "network live and click any weight to see its chain rule. "
-                                "Needs pip install 'chainrule[playground]'.")
+    playground = command("playground", _playground, help="train a network live in the browser",
+                         description="Serve the playground page: train a chainrule network "
+                         "live and click any weight to see its chain rule. Needs pip install "
+                         "'chainrule[playground]'.")
     playground.add_argument("--port", type=int, default=8000,
-                            help="port to listen on; 0 picks a free one (default: %(default)s)")
+                            help="port to listen on; 0 picks a free one")
     playground.add_argument("--host", default="127.0.0.1",
-                            help="address to listen on (default: %(default)s, this machine only)")
+                            help="address to listen on (127.0.0.1: this machine only)")
     playground.add_argument("--no-browser", action="store_true",
                             help="only print the URL; do not open a browser")
-    playground.set_defaults(run=_playground)
 
-    explain = sub.add_parser("explain", help="print the chain rule for one weight of a saved model",
-                             description="Run a saved model forward and backward on a dataset "
-                             "and print ∂L/∂θ for one parameter as the chain of local "
-                             "derivatives that produces it, with a numerical check.")
-    explain.add_argument("model", type=Path)
+    explain = command("explain", _explain,
+                      help="print the chain rule for one weight of a saved model",
+                      description="Run a saved model forward and backward on a dataset and "
+                      "print ∂L/∂θ for one parameter as the chain of local derivatives that "
+                      "produces it, with a numerical check.")
+    explain.add_argument("model", type=Path, help="a saved model file")
     explain.add_argument("--dataset", default="spiral",
-                         help=f"one of {', '.join(DATASETS)}, or a CSV file (default: %(default)s)")
+                         help=f"one of {', '.join(DATASETS)}, or a CSV file")
     explain.add_argument("--layer", type=int, default=0,
-                         help="index of a layer with parameters (default: %(default)s)")
-    explain.add_argument("--param", default="weights", choices=("weights", "biases"))
-    explain.add_argument("--index", default="0,0",
-                         help="the element: I,J for weights, J for biases (default: %(default)s)")
+                         help="index of a layer with parameters")
+    explain.add_argument("--param", default="weights", choices=("weights", "biases"),
+                         help="which parameter of the layer")
+    explain.add_argument("--index", default="0,0", help="the element: I,J for weights, J for "
+                         "biases")
     explain.add_argument("--samples", type=int, default=None,
-                         help="explain on the first N samples only (default: all)")
+                         help="explain on the first N samples only; None: all")
     explain.add_argument("--seed", type=int, default=1, help="seed for generated data")
-    explain.set_defaults(run=_explain)
     return parser
+
+
+def _add_output(command) -> None:
+    command.add_argument("--output", type=Path, default=Path("chainrule-output"),
+                         help="folder for the model file and everything else written")
+    command.add_argument("--no-progress", action="store_true",
+                         help="hide the progress bar (shown only on a terminal)")
 
 
 # -- commands -------------------------------------------------------------------------------
 
 
 def _demo(args) -> int:
+    whole(args.epochs, "--epochs", 1)
+    folder = prepare_output(args.output)
     # The book's way: seed NumPy's global generator, then draw data and weights from it.
     np.random.seed(args.seed)
-    X, y = datasets.spiral_data(100, 3)
+    from .datasets import spiral_data
+
+    X, y = spiral_data(100, 3)
     model = Model([Dense(2, 64), activations.ReLU(), Dense(64, 3), activations.Softmax()])
     model.set(loss=losses.CategoricalCrossentropy(),
               optimizer=optimizers.Adam(learning_rate=0.05, decay=5e-7))
@@ -144,44 +205,76 @@ def _demo(args) -> int:
                 progress=False if args.no_progress else None)
     print(f"training accuracy: {model.evaluate(X, y, verbose=False)['accuracy']:.3f}")
     # Fresh points from the same spirals: how well the boundary generalises.
-    X_val, y_val = datasets.spiral_data(100, 3)
+    X_val, y_val = spiral_data(100, 3)
     model.evaluate(X_val, y_val)
-    _write_outputs(model, args.output, X_val, y_val, task="classification")
+    write_outputs(model, folder, X_val, y_val, [])
     return 0
 
 
-def _train(args) -> int:
-    X, y, X_val, y_val, task = _load_split(args.dataset, args.test_size, args.seed)
-    model = _build(args, X.shape[1], y, task)
-    print(f"training {model} on {len(X)} samples, validating on {len(X_val)}")
-    print_every = args.print_every or max(args.epochs // 10, 1)
-    model.train(X, y, epochs=args.epochs, batch_size=args.batch_size,
-                validation_data=(X_val, y_val), print_every=print_every, rng=args.seed,
-                progress=False if args.no_progress else None)
-    _write_outputs(model, args.output, X_val, y_val, task)
-    return 0
+def _train_command(args) -> int:
+    return train(args)
 
 
 def _evaluate(args) -> int:
     model = _load_model(args.model)
     if model.loss is None:
         raise ValueError(f"{args.model} has no loss to evaluate with")
-    X, y, *_ = _load_split(args.dataset, 0.0, args.seed)
-    model.evaluate(X, y)
+    task, classes = _model_task(model)
+    split_path = args.model.parent / _cli_data.SPLIT_FILE
+    same = args.dataset is None or (split_path.exists() and _same_dataset(split_path,
+                                                                          args.dataset))
+    if args.dataset is None and not split_path.exists():
+        raise ValueError(f"no --dataset given and no {split_path} (the split train records "
+                         "beside the model): give --dataset")
+    if same and not args.all_rows:
+        X, y, what = _cli_data.held_out(split_path, classes, task)
+    else:
+        name = args.dataset
+        data = _cli_data.load(name, task=task if name not in DATASETS else None,
+                              seed=args.seed, classes=classes)
+        X, y = data.X, data.y
+        what = f"all {len(X):,} rows of {name} (the dataset you gave)"
+    print(f"evaluated on {what}")
+    print(report_held_out(model, X, y, task))
     return 0
 
 
 def _predict(args) -> int:
+    from . import tables
+
     model = _load_model(args.model)
-    X = _read_csv(args.input)
-    outputs = model.predict(X)
-    predictions = model.output_layer_activation.predictions(outputs)
-    predictions = np.asarray(predictions).reshape(len(X), -1)
-    if args.output is not None:
-        np.savetxt(args.output, predictions, delimiter=",", fmt="%.8g")
-        print(f"wrote {len(predictions)} predictions to {args.output}")
+    task, classes = _model_task(model)
+    features = model.metadata.get("features")
+    target = model.metadata.get("target")
+    if target and target in (tables.header_names(args.input) or ()):
+        table = tables.read_table(args.input, target=target)  # the targets are ignored
     else:
-        np.savetxt(sys.stdout, predictions, delimiter=",", fmt="%.8g")
+        table = tables.read_table(args.input, has_target=False)
+    X, names = table.X, table.feature_names
+    if features and names is not None and names != features:
+        raise ValueError(f"{args.input} has the columns {names}; the model was trained on "
+                         f"{features}")
+    outputs = model.predict(X)
+    if task == "classification" and args.proba:
+        header, rows = [str(label) for label in classes], outputs
+        lines = [",".join(f"{p:.6g}" for p in row) for row in rows]
+    elif task == "classification":
+        header = [target or "prediction"]
+        lines = [str(label) for label in
+                 _labels(classes, model.output_layer_activation.predictions(outputs))]
+    else:
+        if args.proba:
+            raise ValueError("--proba is for classifiers; this model is a regression")
+        header = [target or "prediction"] if outputs.shape[1] == 1 else None
+        lines = [",".join(f"{v:.8g}" for v in row) for row in outputs]
+    if args.output is None:
+        print("\n".join([",".join(header)] * bool(args.proba) + lines))
+        return 0
+    from ._atomic import atomic_write
+
+    text = "\n".join(([",".join(header)] if header else []) + lines) + "\n"
+    atomic_write(args.output, lambda f: f.write(text.encode("utf-8")))
+    print(f"wrote {len(lines)} predictions to {args.output}")
     return 0
 
 
@@ -220,7 +313,10 @@ def _explain(args) -> int:
         raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}") from None
     if len(index) not in (1, 2):
         raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}")
-    X, y, *_ = _load_split(args.dataset, 0.0, args.seed)
+    task, classes = _model_task(model)
+    data = _cli_data.load(args.dataset, task=task if args.dataset not in DATASETS else None,
+                          seed=args.seed, classes=classes)
+    X, y = data.X, data.y
     if args.samples is not None:
         if args.samples < 1:
             raise ValueError(f"--samples must be >= 1; got {args.samples}")
@@ -233,89 +329,35 @@ def _explain(args) -> int:
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _build(args, n_features: int, y, task: str) -> Model:
-    sizes = _layer_sizes(args.layers)
-    rng = np.random.default_rng(args.seed)
-    n_outputs = int(y.max()) + 1 if task == "classification" else y.shape[1]
-    init = "he" if args.activation in ("relu", "leaky_relu") else "glorot"
-    model = Model()
-    for n_in, n_out in zip([n_features, *sizes], sizes, strict=False):
-        model.add(Dense(n_in, n_out, init=init, weight_regularizer_l2=args.l2, rng=rng))
-        model.add(ACTIVATIONS[args.activation]())
-        if args.dropout:
-            model.add(Dropout(args.dropout, rng=rng))
-    model.add(Dense(([n_features, *sizes])[-1], n_outputs, init="glorot", rng=rng))
-    if task == "classification":
-        model.add(activations.Softmax())
-        loss = losses.CategoricalCrossentropy()
-    else:
-        model.add(activations.Linear())
-        loss = losses.MeanSquaredError()
-    optimizer_class = OPTIMIZERS[args.optimizer]
-    kwargs = {"decay": args.decay}
-    if args.learning_rate is not None:
-        kwargs["learning_rate"] = args.learning_rate
-    model.set(loss=loss, optimizer=optimizer_class(**kwargs))
-    return model
+def _model_task(model) -> tuple[str, list | None]:
+    """The task and class labels a model was trained for (its metadata, else its loss)."""
+    meta = model.metadata if isinstance(getattr(model, "metadata", None), dict) else {}
+    model.metadata = meta
+    task = meta.get("task")
+    if task not in ("classification", "regression"):
+        task = "classification" if isinstance(model.loss, losses.CategoricalCrossentropy) \
+            else "regression"
+    classes = meta.get("classes")
+    if task == "classification" and not isinstance(classes, list):
+        width = next((layer.n_neurons for layer in reversed(model.layers)
+                      if hasattr(layer, "n_neurons")), None)
+        classes = list(range(width)) if width else None
+    return task, classes
 
 
-def _layer_sizes(text: str) -> list[int]:
+def _same_dataset(split_path: Path, name: str) -> bool:
+    import json
+
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ValueError(f"--layers must be sizes like 64,64; got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise ValueError(f"--layers sizes must be >= 1; got {text!r}")
-    return sizes
+        recorded = json.loads(split_path.read_text(encoding="utf-8")).get("dataset")
+    except (OSError, ValueError, AttributeError):
+        return False
+    given = name if name in DATASETS else str(Path(name).resolve())
+    return recorded == given
 
 
-def _load_split(name: str, test_size: float, seed: int):
-    """(X, y, X_val, y_val, task) for a named dataset or a CSV file."""
-    rng = np.random.default_rng(seed)
-    if name in ("spiral", "vertical"):
-        make = datasets.spiral_data if name == "spiral" else datasets.vertical_data
-        X, y = make(100, 3, rng=rng)
-        X_val, y_val = make(100, 3, rng=rng)
-        return X, y, X_val, y_val, "classification"
-    if name == "sine":
-        X, y = datasets.sine_data()
-        return (*_holdout(X, y, test_size, rng), "regression")
-    if name == "digits":
-        X, y = datasets.load_digits()
-        return (*_holdout(X, y, test_size, rng), "classification")
-    if name == "fashion-mnist":
-        X, y, X_test, y_test = datasets.load_fashion_mnist()
-        return X, y, X_test, y_test, "classification"
-    path = Path(name)
-    if path.suffix.lower() != ".csv" or not path.exists():
-        raise ValueError(f"--dataset must be one of {', '.join(DATASETS)} or an existing .csv "
-                         f"file; got {name!r}")
-    data = _read_csv(path)
-    if data.shape[1] < 2:
-        raise ValueError(f"{path} needs at least two columns (features, then the target)")
-    X, target = data[:, :-1], data[:, -1]
-    if np.all(target == np.round(target)) and target.min() >= 0:
-        return (*_holdout(X, target.astype(np.int64), test_size, rng), "classification")
-    return (*_holdout(X, target.reshape(-1, 1), test_size, rng), "regression")
-
-
-def _holdout(X, y, test_size: float, rng):
-    if not 0 <= test_size < 1:
-        raise ValueError(f"--test-size must be in [0, 1); got {test_size}")
-    order = rng.permutation(len(X))
-    n_test = round(len(X) * test_size)
-    if n_test == 0:
-        return X, y, X, y
-    test, train = order[:n_test], order[n_test:]
-    return X[train], y[train], X[test], y[test]
-
-
-def _read_csv(path: Path) -> np.ndarray:
-    try:
-        data = np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError:
-        data = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)  # a header row
-    return data
+def _labels(classes, indices) -> list:
+    return [classes[int(i)] for i in np.asarray(indices).ravel()]
 
 
 def _load_model(path: Path) -> Model:
@@ -325,28 +367,3 @@ def _load_model(path: Path) -> Model:
         raise ValueError(str(exc)) from exc
 
 
-def _write_outputs(model: Model, folder: Path, X_val, y_val, task: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    model_path = folder / "model.chainrule"
-    model.save(model_path)
-    written = [model_path]
-    try:
-        from . import plotting
-
-        figure = plotting.plot_history(model.history)
-        written.append(_save_figure(figure, folder / "learning_curves.png"))
-        if task == "classification" and X_val.shape[1] == 2:
-            figure = plotting.plot_decision_boundary(model, X_val, y_val,
-                                                     title="decision boundary (validation data)")
-            written.append(_save_figure(figure, folder / "decision_boundary.png"))
-        elif task == "regression" and X_val.shape[1] == 1:
-            figure = plotting.plot_regression(model, X_val, y_val)
-            written.append(_save_figure(figure, folder / "regression.png"))
-    except ImportError as exc:
-        print(f"(no plots: {exc})", file=sys.stderr)
-    print("wrote " + ", ".join(str(path) for path in written))
-
-
-def _save_figure(figure, path: Path) -> Path:
-    figure.savefig(path, dpi=100)
-    return path

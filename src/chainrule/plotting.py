@@ -21,31 +21,67 @@ def _figure(ax, ncols: int = 1, size=(6, 5)):
     return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
 
 
-def plot_decision_boundary(model, X, y, *, ax=None, resolution: int = 300, title=None):
+def plot_decision_boundary(model, X, y, *, ax=None, resolution: int = 300, title=None,
+                           class_names=None, feature_names=None):
     """Colour the plane by the class ``model`` predicts; draw the samples on top.
+
+    Each class has one colour, the same for its region and its points, and the
+    legend names the classes. A class the model never predicts still has its
+    points in its colour; the regions use a lighter shade of the same colour.
 
     Parameters
     ----------
     model : Model with two input features
     X : array (n_samples, 2)
     y : array (n_samples,) of class indices
+    class_names : list, optional
+        The label of each class index (``["setosa", "versicolor", …]``); the
+        indices themselves if not given.
+    feature_names : (str, str), optional
+        The axes' names (a CSV file's column names); x₀ and x₁ if not given.
     """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.lines import Line2D
+
     fig, (ax,) = _figure(ax)
-    X = np.asarray(X)
+    X, y = np.asarray(X), np.asarray(y).ravel().astype(np.intp)
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
     grid = np.c_[xx.ravel(), yy.ravel()]
     outputs = model.predict(grid)
-    classes = model.output_layer_activation.predictions(outputs).reshape(xx.shape)
-    n_classes = max(int(np.max(y)) + 1, int(classes.max()) + 1)
-    levels = np.arange(n_classes + 1) - 0.5
-    ax.contourf(xx, yy, classes, levels=levels, cmap="brg", alpha=0.25)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="brg", s=12, edgecolors="k", linewidths=0.3,
-               vmin=0, vmax=n_classes - 1)
-    ax.set(xlabel="x₀", ylabel="x₁", title=title or "decision boundary")
+    regions = model.output_layer_activation.predictions(outputs).reshape(xx.shape)
+    n_classes = max(int(y.max()) + 1, int(regions.max()) + 1, len(class_names or ()))
+    colours = class_colours(n_classes)
+    # One colour per class index, on both the regions and the points: class k is
+    # colours[k] whatever classes happen to be present or predicted.
+    cmap = ListedColormap(colours)
+    norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
+    ax.pcolormesh(xx, yy, regions, cmap=cmap, norm=norm, alpha=0.3, shading="auto",
+                  rasterized=True)
+    ax.scatter(X[:, 0], X[:, 1], c=colours[y], s=14, edgecolors="k", linewidths=0.3)
+    names = class_names if class_names is not None else list(range(n_classes))
+    handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor=colours[k],
+                      markeredgecolor="k", markeredgewidth=0.3, label=str(names[k]))
+               for k in range(n_classes)]
+    ax.legend(handles=handles, title="class", loc="best", fontsize="small")
+    x_name, y_name = feature_names if feature_names is not None else ("x₀", "x₁")
+    ax.set(xlabel=x_name, ylabel=y_name, xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]),
+           title=title or "decision boundary")
     return fig
+
+
+def class_colours(n_classes: int) -> np.ndarray:
+    """An RGBA colour per class (n_classes, 4): matplotlib's tab10, then tab20, then a
+    sampled rainbow — distinct and the same for a class wherever it is drawn."""
+    from matplotlib import colormaps
+
+    if n_classes <= 10:
+        return colormaps["tab10"](np.arange(n_classes))
+    if n_classes <= 20:
+        return colormaps["tab20"](np.arange(n_classes))
+    return colormaps["turbo"](np.linspace(0, 1, n_classes))
 
 
 def plot_history(history: dict, *, ax=None, title=None):
