@@ -3,8 +3,10 @@ evaluation, predictions in the original labels, clear errors, help and defaults.
 
 import argparse
 import re
+import runpy
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from chainrule import Model, Normalization, __version__, cli
 
 pytest.importorskip("matplotlib")
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run(capsys, *argv):
@@ -56,24 +59,11 @@ def test_demo_trains_the_books_network_and_writes_its_files(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def real_tables(tmp_path_factory):
-    """scikit-learn's bundled tables as CSV files with a header; iris with text labels."""
-    datasets = pytest.importorskip("sklearn.datasets")
-    folder = tmp_path_factory.mktemp("tables")
-    paths = {}
-    for name, load in (("breast_cancer", datasets.load_breast_cancer),
-                       ("wine", datasets.load_wine), ("iris", datasets.load_iris),
-                       ("diabetes", datasets.load_diabetes)):
-        bunch = load()
-        target = bunch.target.astype(str) if name != "iris" else bunch.target_names[bunch.target]
-        if name == "diabetes":
-            target = [f"{value:.1f}" for value in bunch.target]  # as written by pandas
-        names = [str(n).replace(",", " ") for n in bunch.feature_names]
-        lines = [",".join([*names, "target"])]
-        lines += [",".join([*(repr(float(v)) for v in row), str(t)])
-                  for row, t in zip(bunch.data, target, strict=True)]
-        paths[name] = folder / f"{name}.csv"
-        paths[name].write_text("\n".join(lines) + "\n")
-    return paths
+    """scikit-learn's bundled tables as CSV files with a header; iris with text labels
+    (written by examples/07_tables.py, which the README's figures come from)."""
+    pytest.importorskip("sklearn")
+    example = runpy.run_path(str(EXAMPLES / "07_tables.py"))
+    return example["write_tables"](tmp_path_factory.mktemp("tables"))
 
 
 # Issue 13: held-out accuracy ≥ 0.95 (breast cancer), ≥ 0.93 (wine, iris); R² ≥ 0.40 (diabetes).

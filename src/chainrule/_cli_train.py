@@ -33,8 +33,9 @@ LEARNING_RATES = {"adam": 0.003, "rmsprop": 0.003, "sgd": 0.1, "adagrad": 0.1}
 #: --l2 auto: each is tried, the lower validation loss wins (noisy tables need the larger)
 L2_CANDIDATES = (0.01, 0.1)
 STEPS = 20_000  # --epochs auto: about this many optimizer steps (at most MAX_EPOCHS epochs)
-MAX_EPOCHS = 2_000
-PATIENCE_STEPS = 2_000  # --patience auto: about this many steps without improvement
+MAX_EPOCHS = 1_000
+PATIENCE_STEPS = 2_000  # --patience auto: about this many steps without improvement …
+MAX_PATIENCE = 200  # … but at most this many epochs
 
 
 def train(args) -> int:
@@ -180,7 +181,7 @@ def _fit(args, settings: dict, data, X, y, folder: Path) -> Model:
     epochs = settings["epochs"] or int(min(MAX_EPOCHS, max(10, round(STEPS / steps_per_epoch))))
     patience = settings["patience"]
     if patience is None:
-        patience = max(20, -(-PATIENCE_STEPS // steps_per_epoch))
+        patience = min(MAX_PATIENCE, max(20, -(-PATIENCE_STEPS // steps_per_epoch)))
     if not validation:
         patience = 0
     candidates = settings["l2"] if validation else settings["l2"][:1]

@@ -23,6 +23,7 @@ from ._cli_train import (
     ACTIVATIONS,
     L2_CANDIDATES,
     MAX_EPOCHS,
+    MAX_PATIENCE,
     OPTIMIZERS,
     PATIENCE_STEPS,
     STEPS,
@@ -105,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", default="auto",
                        help="stop after this many epochs without a better validation loss, "
                        f"keeping the best epoch's weights; 0: no early stopping; auto: about "
-                       f"{PATIENCE_STEPS:,} steps")
+                       f"{PATIENCE_STEPS:,} steps, 20 to {MAX_PATIENCE} epochs")
     train.add_argument("--validation-split", type=float, default=0.1,
                        help="fraction of the training rows early stopping watches")
     train.add_argument("--test-size", type=float, default=0.25,
