@@ -43,15 +43,20 @@ class Optimizer:
         self.learning_rate = check_positive("learning_rate", learning_rate)
         self.decay = check_nonnegative("decay", decay)
         self.current_learning_rate = self.learning_rate
+        #: set by learning-rate callbacks (schedules, ReduceLROnPlateau); 1 without them
+        self.learning_rate_factor = 1.0
         self.iterations = 0
         self.state: dict = {}  # {layer: {name: {slot: array}}}
         self._groups: _Groups | None = None
         self._scratch: dict = {}
 
     def pre_update_params(self) -> None:
-        """Decay the learning rate: lr / (1 + decay · iterations)."""
-        if self.decay:
+        """Decay the learning rate: lr / (1 + decay · iterations), times
+        ``learning_rate_factor`` (what a learning-rate callback sets; 1 without one)."""
+        if self.decay or self.learning_rate_factor != 1.0:
             self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
+            if self.learning_rate_factor != 1.0:
+                self.current_learning_rate *= self.learning_rate_factor
 
     def update_params(self, layer) -> None:
         """Update every parameter listed in ``layer.params`` from its gradient (the book's call)."""
