@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, _cli_data, activations, losses, optimizers
-from ._cli_report import prepare_output, report_held_out, write_outputs
+from . import __version__, _cli_data, _cli_saved, _cli_train, activations, losses, optimizers
+from ._cli_report import prepare_output, write_outputs
 from ._cli_train import (
     ACTIVATIONS,
     L2_CANDIDATES,
@@ -27,10 +27,8 @@ from ._cli_train import (
     OPTIMIZERS,
     PATIENCE_STEPS,
     STEPS,
-    train,
     whole,
 )
-from .io import ModelFileError
 from .layers import Dense
 from .model import Model
 
@@ -70,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="NumPy's global seed, as the book")
     _add_output(demo)
 
-    train = command("train", _train_command, help="train a network on a dataset or a CSV table",
+    train = command("train", _cli_train.train, help="train a network on a dataset or a CSV table",
                     description="Train an MLP on a built-in dataset or a CSV file (one row per "
                     "sample; the target in the last column unless --target says; a header "
                     "line is optional). Writes the model, the held-out split, the history "
@@ -119,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="epochs between progress lines; None: about ten lines")
     _add_output(train)
 
-    evaluate = command("evaluate", _evaluate, help="scores of a saved model on held-out rows",
+    evaluate = command("evaluate", _cli_saved.evaluate,
+                       help="scores of a saved model on held-out rows",
                        description="Evaluate a saved model: by default on the held-out rows "
                        "that train recorded in split.json beside the model; with --dataset on "
                        "that dataset (its held-out rows if train split it, else every row).")
@@ -132,7 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=1,
                           help="seed of generated data (spiral, vertical) with --all-rows")
 
-    predict = command("predict", _predict, help="predictions of a saved model for a CSV file",
+    predict = command("predict", _cli_saved.predict,
+                      help="predictions of a saved model for a CSV file",
                       description="Print one prediction per row of INPUT (a CSV file of the "
                       "features, header optional): class labels as in the training data, or "
                       "values in the target's units.")
@@ -160,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     playground.add_argument("--no-browser", action="store_true",
                             help="only print the URL; do not open a browser")
 
-    explain = command("explain", _explain,
+    explain = command("explain", _cli_saved.explain_command,
                       help="print the chain rule for one weight of a saved model",
                       description="Run a saved model forward and backward on a dataset and "
                       "print ∂L/∂θ for one parameter as the chain of local derivatives that "
@@ -212,77 +212,10 @@ def _demo(args) -> int:
     return 0
 
 
-def _train_command(args) -> int:
-    return train(args)
-
-
-def _evaluate(args) -> int:
-    model = _load_model(args.model)
-    if model.loss is None:
-        raise ValueError(f"{args.model} has no loss to evaluate with")
-    task, classes = _model_task(model)
-    split_path = args.model.parent / _cli_data.SPLIT_FILE
-    same = args.dataset is None or (split_path.exists() and _same_dataset(split_path,
-                                                                          args.dataset))
-    if args.dataset is None and not split_path.exists():
-        raise ValueError(f"no --dataset given and no {split_path} (the split train records "
-                         "beside the model): give --dataset")
-    if same and not args.all_rows:
-        X, y, what = _cli_data.held_out(split_path, classes, task)
-    else:
-        name = args.dataset
-        data = _cli_data.load(name, task=task if name not in DATASETS else None,
-                              seed=args.seed, classes=classes)
-        X, y = data.X, data.y
-        what = f"all {len(X):,} rows of {name} (the dataset you gave)"
-    print(f"evaluated on {what}")
-    print(report_held_out(model, X, y, task))
-    return 0
-
-
-def _predict(args) -> int:
-    from . import tables
-
-    model = _load_model(args.model)
-    task, classes = _model_task(model)
-    features = model.metadata.get("features")
-    target = model.metadata.get("target")
-    if target and target in (tables.header_names(args.input) or ()):
-        table = tables.read_table(args.input, target=target)  # the targets are ignored
-    else:
-        table = tables.read_table(args.input, has_target=False)
-    X, names = table.X, table.feature_names
-    if features and names is not None and names != features:
-        raise ValueError(f"{args.input} has the columns {names}; the model was trained on "
-                         f"{features}")
-    outputs = model.predict(X)
-    if task == "classification" and args.proba:
-        header, rows = [str(label) for label in classes], outputs
-        lines = [",".join(f"{p:.6g}" for p in row) for row in rows]
-    elif task == "classification":
-        header = [target or "prediction"]
-        lines = [str(label) for label in
-                 _labels(classes, model.output_layer_activation.predictions(outputs))]
-    else:
-        if args.proba:
-            raise ValueError("--proba is for classifiers; this model is a regression")
-        header = [target or "prediction"] if outputs.shape[1] == 1 else None
-        lines = [",".join(f"{v:.8g}" for v in row) for row in outputs]
-    if args.output is None:
-        print("\n".join([",".join(header)] * bool(args.proba) + lines))
-        return 0
-    from ._atomic import atomic_write
-
-    text = "\n".join(([",".join(header)] if header else []) + lines) + "\n"
-    atomic_write(args.output, lambda f: f.write(text.encode("utf-8")))
-    print(f"wrote {len(lines)} predictions to {args.output}")
-    return 0
-
-
 def _export(args) -> int:
     from . import onnx  # lazily: the onnx package is an optional extra
 
-    onnx.export(_load_model(args.model), args.out)
+    onnx.export(_cli_saved.load_model(args.model), args.out)
     print(f"wrote {args.out}")
     return 0
 
@@ -300,71 +233,3 @@ def _playground(args) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def _explain(args) -> int:
-    from .explain import explain
-
-    model = _load_model(args.model)
-    if model.loss is None:
-        raise ValueError(f"{args.model} has no loss: the chain starts at the loss")
-    try:
-        index = tuple(int(part) for part in args.index.split(","))
-    except ValueError:
-        raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}") from None
-    if len(index) not in (1, 2):
-        raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}")
-    task, classes = _model_task(model)
-    data = _cli_data.load(args.dataset, task=task if args.dataset not in DATASETS else None,
-                          seed=args.seed, classes=classes)
-    X, y = data.X, data.y
-    if args.samples is not None:
-        if args.samples < 1:
-            raise ValueError(f"--samples must be >= 1; got {args.samples}")
-        X, y = X[:args.samples], y[:args.samples]
-    print(explain(model, X, y, layer=args.layer, param=args.param,
-                  index=index[0] if len(index) == 1 else index))
-    return 0
-
-
-# -- helpers --------------------------------------------------------------------------------
-
-
-def _model_task(model) -> tuple[str, list | None]:
-    """The task and class labels a model was trained for (its metadata, else its loss)."""
-    meta = model.metadata if isinstance(getattr(model, "metadata", None), dict) else {}
-    model.metadata = meta
-    task = meta.get("task")
-    if task not in ("classification", "regression"):
-        task = "classification" if isinstance(model.loss, losses.CategoricalCrossentropy) \
-            else "regression"
-    classes = meta.get("classes")
-    if task == "classification" and not isinstance(classes, list):
-        width = next((layer.n_neurons for layer in reversed(model.layers)
-                      if hasattr(layer, "n_neurons")), None)
-        classes = list(range(width)) if width else None
-    return task, classes
-
-
-def _same_dataset(split_path: Path, name: str) -> bool:
-    import json
-
-    try:
-        recorded = json.loads(split_path.read_text(encoding="utf-8")).get("dataset")
-    except (OSError, ValueError, AttributeError):
-        return False
-    given = name if name in DATASETS else str(Path(name).resolve())
-    return recorded == given
-
-
-def _labels(classes, indices) -> list:
-    return [classes[int(i)] for i in np.asarray(indices).ravel()]
-
-
-def _load_model(path: Path) -> Model:
-    try:
-        return Model.load(path)
-    except ModelFileError as exc:
-        raise ValueError(str(exc)) from exc
-
-
