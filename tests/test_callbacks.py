@@ -292,3 +292,17 @@ def test_resuming_a_checkpoint_ends_bit_identical_csv_included(tmp_path, spiral,
     assert resumed.history == straight.history
     assert resumed.optimizer.iterations == straight.optimizer.iterations
     assert log.read_bytes() == straight_log.read_bytes()
+
+
+def test_the_epoch_line_shows_the_validation_figures(spiral, capsys):
+    """The book's full-batch line first, then the held-out figures of the same epoch."""
+    model = small_model(cr.Adam(0.02))
+    history = model.train(*spiral, epochs=4, print_every=2, validation_split=0.2, rng=0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch: 2, acc: ") and "(data_loss: " in lines[0]
+    assert lines[1].endswith(f", val_acc: {history['val_accuracy'][3]:.3f}, "
+                             f"val_loss: {history['val_loss'][3]:.3f}")
+    assert lines[0].endswith(f"lr: 0.02, val_acc: {history['val_accuracy'][1]:.3f}, "
+                             f"val_loss: {history['val_loss'][1]:.3f}")
+    model.train(*spiral, epochs=2, print_every=1)  # no validation data: the book's line only
+    assert capsys.readouterr().out.splitlines()[0].endswith("lr: 0.02")

@@ -88,7 +88,7 @@ def read_table(path, *, has_target: bool = True, target=None, delimiter: str = "
         rows = rows[1:]
     if not rows:
         raise TableError(f"{path}: the file has a header line and no data rows")
-    column = _target_index(path, header, width, has_target, target)
+    column = _target_index(path, header, width, has_target, target, delimiter)
     features = [j for j in range(width) if j != column]
     X = np.empty((len(rows), len(features)), dtype=np.float64)
     for i, (line, fields) in enumerate(rows):
@@ -187,13 +187,14 @@ def _target_guess(fields: list[str], has_target: bool, target) -> int | None:
     return len(fields) - 1
 
 
-def _target_index(path: Path, header, width: int, has_target: bool, target) -> int | None:
+def _target_index(path: Path, header, width: int, has_target: bool, target,
+                  delimiter: str) -> int | None:
     if not has_target:
         return None
     if target is None:
         if width < 2:
             raise TableError(f"{path}: one column; a table needs features and a target "
-                             "(the last column)")
+                             f"(the last column), separated by {delimiter!r}")
         return width - 1
     if isinstance(target, str) and not target.isdigit():
         if header is None or target not in header:
