@@ -4,6 +4,8 @@ Each test here kills a bug that a mutation run (``tools/mutants.py``) or a seede
 bug (``tools/seeded_bugs.py``) showed the rest of the suite would let through.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -174,6 +176,7 @@ def test_a_layer_added_after_finalize_is_wired_in_and_trained():
 
 
 def test_a_model_without_layers_is_refused_by_name():
+    assert Model().softmax_classifier_output is None  # not finalized: nothing fused yet
     model = Model()
     model.set(loss=MeanSquaredError(), optimizer=SGD())
     for call in (model.finalize, lambda: model.train(np.ones((2, 1)), np.ones((2, 1))),
@@ -476,3 +479,189 @@ def test_other_callback_containers_are_refused(callbacks):
     with pytest.raises(TypeError, match=r"callbacks must be a list of chainrule\.callbacks"):
         model.train(X, y, epochs=1, print_every=None, callbacks=callbacks())
     assert model.epoch == 0
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def test_atomic_write_flushes_the_data_before_syncing_it(tmp_path, monkeypatch):
+    """fsync makes durable what the OS holds: the file's bytes must reach it first."""
+    import os
+
+    from chainrule.io import atomic_write
+
+    synced, real_fsync = [], os.fsync
+
+    def fsync(fd):
+        synced.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    atomic_write(tmp_path / "f", lambda f: f.write(b"x" * 100))
+    assert synced[0] == 100 and (tmp_path / "f").read_bytes() == b"x" * 100
+
+
+def saved_classifier(tmp_path, name="m"):
+    model, X, y = spiral_classifier()
+    model.train(X, y, epochs=2, print_every=None)
+    model.save(tmp_path / name)
+    return model, tmp_path / name
+
+
+def test_every_member_carries_the_zip_epoch_as_its_date(tmp_path):
+    """Fixed dates make the same model the same bytes; 1980-01-01 00:00 is the earliest a
+    ZIP can hold, so no tool shows a date that means something."""
+    import zipfile
+
+    _, path = saved_classifier(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert archive.testzip() is None
+
+
+@pytest.mark.parametrize("spoil, error, message", [
+    pytest.param(lambda m: setattr(m, "metadata", {"labels": {1, 2}}), TypeError,
+                 r"model\.metadata\['labels'\] must be a JSON value", id="metadata-set"),
+    pytest.param(lambda m: setattr(m, "metadata", {"scale": math.nan}), ValueError,
+                 r"model\.metadata\['scale'\] is nan", id="metadata-nan"),
+    pytest.param(lambda m: setattr(m.optimizer, "iterations", -1), ValueError,
+                 r"optimizer\.iterations must be a whole number", id="iterations-negative"),
+])
+def test_a_value_refused_at_save_is_the_callers_error_not_a_damaged_file(tmp_path, spoil,
+                                                                        error, message):
+    model, path = saved_classifier(tmp_path)
+    spoil(model)
+    with pytest.raises(error, match=message) as caught:
+        model.save(path)
+    assert not isinstance(caught.value, cr.ModelFileError)
+
+
+def test_an_npy_member_of_format_version_2_loads(tmp_path):
+    """NumPy writes version 2.0 for headers beyond 64 KiB; the reader takes it as 1.0."""
+    import io as bytes_io
+    import zipfile
+
+    model, path = saved_classifier(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    buffer = bytes_io.BytesIO()
+    np.lib.format.write_array(buffer, model.layers[0].weights, version=(2, 0))
+    members["arrays/layers/0/weights.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    np.testing.assert_array_equal(Model.load(path).layers[0].weights, model.layers[0].weights)
+
+
+def test_the_largest_file_chainrule_writes_it_reads_back(tmp_path):
+    """10,000 members (the header and 9,999 arrays) are written and read; one more is
+    refused at save."""
+    import zipfile
+
+    model, path = saved_classifier(tmp_path)
+    model.save_checkpoint(path)
+    with zipfile.ZipFile(path) as archive:
+        room = 10_000 - len(archive.namelist())
+    model.training_arrays = {f"k{i}": np.full(1, float(i)) for i in range(room)}
+    model.save_checkpoint(path)
+    loaded = Model.load(path)
+    assert len(loaded.training_arrays) == room
+    assert loaded.training_arrays[f"k{room - 1}"].tolist() == [room - 1]
+    model.training_arrays[f"k{room}"] = np.zeros(1)
+    with pytest.raises(ValueError, match="too large for one file"):
+        model.save_checkpoint(path)
+
+
+def nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("spoil, read_back", [
+    pytest.param(lambda m: setattr(m, "epoch", 2**53), lambda m: m.epoch, id="epoch-2**53"),
+    pytest.param(lambda m: setattr(m.optimizer, "iterations", 2**53),
+                 lambda m: m.optimizer.iterations, id="iterations-2**53"),
+    pytest.param(lambda m: setattr(m, "history", {f"s{i}": [float(i)] for i in range(1000)}),
+                 lambda m: len(m.history), id="1000-history-series"),
+    pytest.param(lambda m: setattr(m, "metadata", {"n": 2**128 - 1, "m": -(2**128 - 1)}),
+                 lambda m: m.metadata, id="128-bit-integers"),
+    pytest.param(lambda m: setattr(m, "metadata", {"deep": nested(30)}),
+                 lambda m: m.metadata, id="32-levels-deep"),
+])
+def test_values_at_the_file_format_limits_round_trip(tmp_path, spoil, read_back):
+    model, path = saved_classifier(tmp_path)
+    spoil(model)
+    model.save(path)
+    assert read_back(Model.load(path)) == read_back(model)
+
+
+@pytest.mark.parametrize("spoil, error, message", [
+    pytest.param(lambda m: setattr(m, "epoch", 2**53 + 1), ValueError,
+                 r"epoch must be a whole number in \[0, 2\*\*53\]", id="epoch-2**53+1"),
+    pytest.param(lambda m: setattr(m, "history", {f"s{i}": [1.0] for i in range(1001)}),
+                 TypeError, "at most 1000 lists", id="1001-history-series"),
+    pytest.param(lambda m: setattr(m, "metadata", {"n": 2**128}), ValueError,
+                 "at most 128 are allowed", id="129-bit-integer"),
+    pytest.param(lambda m: setattr(m, "metadata", {"n": -(2**128)}), ValueError,
+                 "at most 128 are allowed", id="129-bit-negative"),
+    pytest.param(lambda m: setattr(m, "metadata", {"deep": nested(31)}), ValueError,
+                 "nests deeper than 32", id="33-levels-deep"),
+])
+def test_values_just_beyond_the_limits_are_refused_at_save(tmp_path, spoil, error, message):
+    model, path = saved_classifier(tmp_path)
+    before = path.read_bytes()
+    spoil(model)
+    with pytest.raises(error, match=message):
+        model.save(path)
+    assert path.read_bytes() == before
+
+
+def test_a_version_1_file_with_1000_history_series_loads(tmp_path):
+    import json
+    import zipfile
+
+    model, path = saved_classifier(tmp_path)
+    model.history = {f"s{i}": [float(i), 0.5] for i in range(1000)}
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()
+                   if not name.startswith("arrays/history/")}
+    header = json.loads(members["chainrule.json"])
+    header["version"], header["history"] = 1, model.history
+    members["chainrule.json"] = json.dumps(header).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    assert Model.load(path).history == model.history
+
+
+def test_a_loaded_model_is_finalized_as_the_saved_one(tmp_path):
+    _, path = saved_classifier(tmp_path)
+    loaded = Model.load(path)
+    assert isinstance(loaded.softmax_classifier_output, cr.SoftmaxCategoricalCrossentropy)
+    assert [type(layer) for layer in loaded.trainable_layers] == [Dense, Dense]
+    assert loaded.layers[0].prev is loaded.input_layer and loaded.layers[-1].next is loaded.loss
+
+
+@pytest.mark.parametrize("name, accepted", [
+    pytest.param("", False, id="empty"), pytest.param("x", True, id="1-byte"),
+    pytest.param("a" * 255, True, id="255-bytes"), pytest.param("a" * 256, False, id="256-bytes")])
+def test_member_names_of_1_to_255_bytes_pass_the_archive_check(tmp_path, name, accepted):
+    """The layout check bounds each name (1 to 255 bytes); what a name means is checked
+    later (an unknown member is refused by the reader, by name)."""
+    import zipfile
+
+    from chainrule._archive import Archive
+
+    with zipfile.ZipFile(tmp_path / "a", "w") as archive:
+        archive.writestr(zipfile.ZipInfo(name), b"data")
+    if not accepted:
+        with pytest.raises(cr.ModelFileError, match="bad name length"):
+            Archive(tmp_path / "a")
+        return
+    with Archive(tmp_path / "a") as archive:
+        assert list(archive.members) == [name] and archive.read(name) == b"data"
+    with pytest.raises(cr.ModelFileError, match=r"missing chainrule\.json"):
+        Model.load(tmp_path / "a")

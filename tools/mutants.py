@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _CORE = ["test_layers", "test_details", "test_jacobian", "test_gradcheck", "test_properties",
          "test_explain"]
-_FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_reliability"]
+_FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_plumbing",
+          "test_reliability"]
 #: module → the test files that exercise it, fastest and most direct first (``-x`` stops
 #: at the first failure, so a killed mutant costs only the tests before it)
 TESTS = {
@@ -63,7 +64,7 @@ TESTS = {
     "checkpoints": ["test_checkpoint", "test_training", "test_plumbing", "test_reliability"],
     "io": _FILES,
     "_archive": _FILES,
-    "_atomic": ["test_plumbing", *_FILES],
+    "_atomic": _FILES,
     "_filevalues": _FILES,
     "_build": _FILES,
 }
@@ -336,8 +337,10 @@ def main(argv=None) -> int:
             module, index = name.split(":")
             print(f"{name}  {mutant(ROOT, module, int(index))[0]}")
         return 0
-    if args.report:
-        records = {(r["module"], r["index"]): r for r in map(json.loads, args.log.open())}
+    if args.report:  # the latest result of each mutant of the modules' current source
+        current = {m: _digest(module_path(ROOT, m).read_text()) for m in args.modules}
+        records = {(r["module"], r["index"]): r for r in map(json.loads, args.log.open())
+                   if current.get(r["module"]) == r["source"]}
         survivors = [r for r in records.values() if r["status"] == "survived"]
         for r in sorted(survivors, key=lambda r: (r["module"], r["index"])):
             print(f"survived {r['module']}:{r['index']}  {r['mutant']}")
@@ -367,7 +370,7 @@ def _run(work: Path, chosen: list[tuple], done: set, log: Path | None) -> int:
     for module, index in chosen:
         path = module_path(work, module)
         original = path.read_text()
-        digest = hashlib.sha1(original.encode()).hexdigest()[:12]
+        digest = _digest(original)
         if (module, index, digest) in done:
             continue
         if module not in baseline:
@@ -379,7 +382,7 @@ def _run(work: Path, chosen: list[tuple], done: set, log: Path | None) -> int:
         path.write_text(source)
         try:
             status, seconds, test = run_tests(work, module,
-                                              timeout=max(60, 5 * baseline[module]))
+                                              timeout=max(120, 10 * baseline[module]))
         finally:
             path.write_text(original)
         status = {"failed": "killed", "passed": "survived"}.get(status, status)
@@ -392,6 +395,10 @@ def _run(work: Path, chosen: list[tuple], done: set, log: Path | None) -> int:
                 f.write(json.dumps(record) + "\n")
     summarize(results)
     return 0
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()[:12]
 
 
 def summarize(results: list[dict]) -> None:
