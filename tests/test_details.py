@@ -182,13 +182,14 @@ def fresh_parameter_memory(monkeypatch):
 
 
 def test_dense_layers_built_one_after_another_update_as_one_flat_array(fresh_parameter_memory):
-    layers = [Dense(2, 3, dtype=np.float64), ReLU(), Dense(3, 2, dtype=np.float64)]
+    layers = [Dense(2, 3, dtype=np.float64), ReLU(), Dense(3, 4, dtype=np.float64), ReLU(),
+              Dense(4, 2, dtype=np.float64)]
     for layer in layers[::2]:
         layer.dweights, layer.dbiases = np.ones_like(layer.weights), np.ones_like(layer.biases)
     optimizer = cr.SGD(0.5)
     optimizer.step(layers)
     (group,) = optimizer._groups.groups
-    assert group.params.size == 2 * 3 + 3 + 3 * 2 + 2
+    assert group.params.size == (2 * 3 + 3) + (3 * 4 + 4) + (4 * 2 + 2)
     assert all(np.shares_memory(layer.dweights, group.grads) for layer in layers[::2])
 
 

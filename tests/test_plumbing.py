@@ -665,3 +665,43 @@ def test_member_names_of_1_to_255_bytes_pass_the_archive_check(tmp_path, name, a
         assert list(archive.members) == [name] and archive.read(name) == b"data"
     with pytest.raises(cr.ModelFileError, match=r"missing chainrule\.json"):
         Model.load(tmp_path / "a")
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+def test_validation_figures_are_what_evaluate_reports(batch_size):
+    """The held-out loss and accuracy of an epoch, batch by batch and without dropout, are
+    those of ``evaluate`` on the parameters the epoch ends with."""
+    from chainrule.datasets import spiral_data
+
+    model = Model([Dense(2, 16, init="he", rng=0), ReLU(), cr.Dropout(0.3, rng=1),
+                   Dense(16, 3, rng=2), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=Adam(0.02))
+    X, y = spiral_data(20, 3, rng=0)
+    X_val, y_val = spiral_data(15, 3, rng=1)
+    history = model.train(X, y, epochs=3, batch_size=batch_size,
+                          validation_data=(X_val, y_val), print_every=None)
+    expected = model.evaluate(X_val, y_val, verbose=False)
+    assert history["val_loss"][-1] == pytest.approx(expected["loss"], rel=1e-6)
+    assert history["val_accuracy"][-1] == expected["accuracy"]
+    assert history["val_loss"][-1] > 0.1  # a loss, not a rounding of zero
+
+
+def test_reading_a_file_holds_each_array_once(tmp_path):
+    """An array is parsed where its member's bytes were read (no copy of the member for
+    its .npy header), so reading costs the file's size and little more."""
+    import tracemalloc
+
+    from chainrule.io import read_archive
+
+    model = Model([Dense(1024, 2048, rng=0), Linear()])  # 8 MiB of float32 weights
+    model.set(loss=MeanSquaredError(), optimizer=SGD())
+    model.save(tmp_path / "m")
+    size = (tmp_path / "m").stat().st_size
+    tracemalloc.start()
+    try:
+        _, arrays = read_archive(tmp_path / "m")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.1 * size
+    np.testing.assert_array_equal(arrays["layers/0/weights"], model.layers[0].weights)

@@ -18,8 +18,8 @@ Usage (from the repository root)::
 
 ``--log`` records each result as a JSON line and skips mutants already killed, so
 an interrupted run continues where it stopped and a rerun tries only the survivors;
-``--report --log FILE`` summarises it (the latest result of each mutant) and lists
-the survivors.
+``--report`` with the same ``--sample``/``--seed``/``--log`` summarises the run (the
+latest result of each chosen mutant of the current source) and lists the survivors.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ TESTS = {
     "losses": ["test_losses", "test_details", "test_gradcheck", "test_properties",
                "test_explain", "test_training", "test_model", "test_against_pytorch"],
     "optimizers": ["test_optimizers", "test_details", "test_plumbing", "test_training",
-                   "test_checkpoint", "test_io", "test_performance", "test_model",
-                   "test_against_pytorch"],
+                   "test_callbacks", "test_checkpoint", "test_io", "test_performance",
+                   "test_model", "test_against_pytorch"],
     "model": ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
               "test_summary", "test_reliability"],
     "training": ["test_training", "test_plumbing", "test_checkpoint", "test_model",
@@ -337,10 +337,12 @@ def main(argv=None) -> int:
             module, index = name.split(":")
             print(f"{name}  {mutant(ROOT, module, int(index))[0]}")
         return 0
-    if args.report:  # the latest result of each mutant of the modules' current source
+    if args.report:  # the latest result of each chosen mutant of the current source
         current = {m: _digest(module_path(ROOT, m).read_text()) for m in args.modules}
+        chosen = set(choose(ROOT, args.modules, args.sample, args.seed))
         records = {(r["module"], r["index"]): r for r in map(json.loads, args.log.open())
-                   if current.get(r["module"]) == r["source"]}
+                   if current.get(r["module"]) == r["source"]
+                   and (r["module"], r["index"]) in chosen}
         survivors = [r for r in records.values() if r["status"] == "survived"]
         for r in sorted(survivors, key=lambda r: (r["module"], r["index"])):
             print(f"survived {r['module']}:{r['index']}  {r['mutant']}")
