@@ -262,6 +262,11 @@ X = rng.normal(size=(400, 20)).astype(np.float32)
 y = rng.integers(0, 5, 400)
 model = Model([Dense(20, 256, init="he", rng=1), ReLU(), Dense(256, 5, rng=2), Softmax()])
 model.set(loss=CategoricalCrossentropy(), optimizer=Adam(0.001))
+# A first training run loads the numba kernels (chainrule[fast]), which takes longer than
+# the kill window below; warm them on a throwaway model first.
+warm = Model([Dense(20, 8), ReLU(), Dense(8, 5), Softmax()])
+warm.set(loss=CategoricalCrossentropy(), optimizer=Adam(0.001))
+warm.train(X, y, epochs=1, batch_size=200, print_every=None, progress=False)
 print("ready", flush=True)
 model.train(X, y, epochs=10_000, batch_size=200, rng=3, print_every=None, progress=False,
             checkpoint=sys.argv[1])

@@ -5,6 +5,7 @@ the chain rule applied layer by layer, in plain sight.
 """
 
 from . import callbacks, datasets
+from ._kernels import kernels, use_kernels
 from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
 from .callbacks import (
     Callback,
@@ -81,8 +82,10 @@ __all__ = [
     "explain",
     "get_default_dtype",
     "gradcheck",
+    "kernels",
     "numerical_gradient",
     "set_default_dtype",
+    "use_kernels",
 ]
 
 

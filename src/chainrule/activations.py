@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _kernels
 from ._checks import check_nonnegative
 from .layers import Layer, _check_inputs, diagonal_jacobian
 
@@ -19,6 +20,9 @@ class ReLU(Layer):
         """``inputs`` (n_samples, k) → ``output`` of the same shape."""
         self.inputs = _check_inputs(self, inputs)
         self.output = self._buffer("output", self.inputs.shape, self.inputs.dtype)
+        if (kernels := _kernels.fast(self.inputs, self.output)) is not None:
+            kernels.relu_forward(self.inputs, self.output)  # np.maximum below, compiled
+            return self.output
         # max(x, 0). Against an array of zeros NumPy runs a vectorised loop, about three
         # times faster than against the scalar 0; the training loop keeps one such array.
         zero = self._constant(0, self.inputs.shape, self.inputs.dtype) if self.reuse_buffers else 0
@@ -28,11 +32,14 @@ class ReLU(Layer):
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """∂ReLU/∂x is 1 where x > 0 and 0 elsewhere, so gradients pass or stop."""
         dvalues = self._check_dvalues(dvalues)
+        self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        if (kernels := _kernels.fast(dvalues, self.output, self.dinputs)) is not None:
+            kernels.relu_backward(dvalues, self.output, self.dinputs)  # the lines below
+            return self.dinputs
         # The output max(x, 0) is > 0 exactly where x > 0, so the step function is
         # (output > 0), written straight into a float array as 1.0 or 0.0.
         passes = self._buffer("passes", dvalues.shape, self.output.dtype)
         np.greater(self.output, self.output.dtype.type(0), out=passes)
-        self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
         np.multiply(dvalues, passes, out=self.dinputs)
         return self.dinputs
 
@@ -97,6 +104,10 @@ class Sigmoid(Layer):
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """σ'(x) = σ(x)·(1 − σ(x)), computed from the stored output."""
         dvalues = self._check_dvalues(dvalues)
+        if (kernels := _kernels.fast(dvalues, self.output)) is not None:
+            self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+            kernels.sigmoid_backward(dvalues, self.output, self.dinputs)  # the line below
+            return self.dinputs
         self.dinputs = dvalues * (1 - self.output) * self.output
         return self.dinputs
 
@@ -131,6 +142,9 @@ class Tanh(Layer):
         """tanh'(x) = 1 − tanh²(x), computed from the stored output."""
         dvalues = self._check_dvalues(dvalues)
         self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        if (kernels := _kernels.fast(dvalues, self.output, self.dinputs)) is not None:
+            kernels.tanh_backward(dvalues, self.output, self.dinputs)  # the lines below
+            return self.dinputs
         np.multiply(self.output, self.output, out=self.dinputs)
         np.subtract(1, self.dinputs, out=self.dinputs)
         self.dinputs *= dvalues
@@ -156,6 +170,9 @@ class Softmax(Layer):
         """``inputs`` (n_samples, n_classes) logits → probabilities, rows summing to 1."""
         self.inputs = _check_inputs(self, inputs)
         self.output = self._buffer("output", self.inputs.shape, self.inputs.dtype)
+        if (kernels := _kernels.fast(self.inputs, self.output)) is not None:
+            kernels.softmax_forward(self.inputs, self.output)  # the lines below, compiled
+            return self.output
         samples, classes = self.inputs.shape
         row = self._buffer("row", (samples, 1), self.inputs.dtype)
         # Subtracting the row maximum changes nothing mathematically and keeps exp ≤ 1.
@@ -187,6 +204,9 @@ class Softmax(Layer):
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
         classes = self._buffer("predictions", (len(outputs),), np.intp)
+        if outputs.ndim == 2 and (kernels := _kernels.fast(outputs)) is not None:
+            kernels.row_argmax(outputs, classes)  # np.argmax below, compiled
+            return classes
         return np.argmax(outputs, axis=1, out=classes)
 
     def jacobian(self, inputs: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _kernels
 from ._buffers import Buffered, parameter_memory
 from ._checks import as_float_array, check_fraction, check_nonnegative, check_positive_int
 from ._random import as_generator, binomial, standard_normal
@@ -214,7 +215,10 @@ class Dense(Layer):
         self.output = self._buffer("output", (len(self.inputs), self.n_neurons), dtype)
         # z = x·W + b, one row per sample; the bias row is added to every row.
         np.matmul(self.inputs, self.weights, out=self.output)
-        self.output += self.biases
+        if (kernels := _kernels.fast(self.output, self.biases)) is not None:
+            kernels.add_bias(self.output, self.biases)  # the line below, compiled
+        else:
+            self.output += self.biases
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
@@ -241,6 +245,13 @@ class Dense(Layer):
         return self.dinputs
 
     def _add_regularization_gradients(self) -> None:
+        kernels = _kernels.fast(self.dweights, self.weights, self.dbiases, self.biases)
+        if kernels is not None:  # the four terms below, compiled: one pass per parameter
+            kernels.add_regularization(self.dweights, self.weights, self.weight_regularizer_l1,
+                                       self.weight_regularizer_l2)
+            kernels.add_regularization(self.dbiases, self.biases, self.bias_regularizer_l1,
+                                       self.bias_regularizer_l2)
+            return
         # ∂(λ·Σ|w|)/∂w = λ·sign(w), taking +1 at w = 0 as the book does.
         if self.weight_regularizer_l1 > 0:
             self.dweights += self.weight_regularizer_l1 * np.where(self.weights < 0, -1, 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _kernels
 from ._buffers import Buffered
 from ._checks import as_float_array, check_labels, check_targets
 from .activations import Softmax
@@ -154,6 +155,11 @@ class CategoricalCrossentropy(Loss):
     def sample_losses(self, y_pred, y_true):
         """``y_pred`` (n, n_classes) probabilities → per-sample losses (n,)."""
         samples = len(y_pred)
+        column = self._buffer("losses", (samples, 1), y_pred.dtype)
+        if y_true.ndim == 2 and (kernels := _kernels.fast(y_pred, y_true, column)) is not None:
+            # The target-row lines below, compiled: one pass, one log per one-hot row.
+            kernels.crossentropy_losses(y_pred, y_true, column.reshape(samples), EPS, 1 - EPS)
+            return column.reshape(samples)
         clipped = _clip(y_pred, self._buffer("clipped", y_pred.shape, y_pred.dtype))
         if y_true.ndim == 1:
             correct_confidences = clipped[np.arange(samples), y_true]
@@ -165,7 +171,6 @@ class CategoricalCrossentropy(Loss):
         log_p = np.log(clipped, out=clipped)
         log_p *= y_true
         ones = self._constant(1, (y_pred.shape[1], 1), log_p.dtype)
-        column = self._buffer("losses", (samples, 1), log_p.dtype)
         losses = np.matmul(log_p, ones, out=column).reshape(samples)
         return np.negative(losses, out=losses)
 
@@ -217,6 +222,9 @@ class SoftmaxCategoricalCrossentropy(Buffered):
         """(s − y) / n for probabilities ``dvalues`` (n, n_classes), trusting its inputs."""
         samples = len(dvalues)
         dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        if y_true.ndim == 2 and (kernels := _kernels.fast(dvalues, y_true, dinputs)) is not None:
+            kernels.softmax_crossentropy_gradient(dvalues, y_true, dinputs)  # the lines below
+            return dinputs
         if y_true.ndim == 1:
             np.copyto(dinputs, dvalues)
             dinputs[np.arange(samples), y_true] -= 1

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from . import _kernels
 from ._checks import check_fraction, check_nonnegative, check_positive, describe
 
 # Elements per chunk of the flat update: the chunk of every array the update
@@ -54,16 +55,26 @@ class Optimizer:
         """Decay the learning rate: lr / (1 + decay · iterations), times
         ``learning_rate_factor`` (what a learning-rate callback sets; 1 without one)."""
         if self.decay or self.learning_rate_factor != 1.0:
-            self.current_learning_rate = self.learning_rate / (1.0 + self.decay * self.iterations)
+            # Written as the book does, lr · (1 / (1 + decay · t)): the printed rate then
+            # matches the book's to the last digit (lr / (1 + …) rounds differently).
+            self.current_learning_rate = self.learning_rate * (
+                1.0 / (1.0 + self.decay * self.iterations))
             if self.learning_rate_factor != 1.0:
                 self.current_learning_rate *= self.learning_rate_factor
 
     def update_params(self, layer) -> None:
         """Update every parameter listed in ``layer.params`` from its gradient (the book's call)."""
         for name in layer.params:
-            param = getattr(layer, name)
-            self._update(param, getattr(layer, "d" + name), self._state_of(layer, name),
-                         self.scratch(param.size, param.dtype).reshape(param.shape))
+            param, grad = getattr(layer, name), getattr(layer, "d" + name)
+            state = self._state_of(layer, name)
+            scratch = self.scratch(param.size, param.dtype).reshape(param.shape)
+            kernels = self._kernels(param, grad)
+            if kernels is not None:  # the same update, compiled (the scratch is its backup)
+                flat = {slot: array.reshape(-1) for slot, array in state.items()}
+                self._fused_update(kernels, param.reshape(-1), grad.reshape(-1), flat,
+                                   scratch.reshape(-1))
+                continue
+            self._update(param, grad, state, scratch)
 
     def post_update_params(self) -> None:
         """Count the step (Adam's bias correction and the decay use it)."""
@@ -87,6 +98,14 @@ class Optimizer:
                 raise FloatingPointError("a gradient holds NaN or infinite values")
         self.pre_update_params()
         for group in groups:
+            kernels = self._kernels(group.params)
+            if kernels is not None:
+                # _update below, the backup copy and the check in one compiled pass.
+                if not self._fused_update(kernels, *group.whole):
+                    self._undo(groups, group, len(group.chunks) - 1)
+                    raise FloatingPointError("the update would make parameters NaN or "
+                                             "infinite; they are as they were before this step")
+                continue
             for i, (param, grad, state, backup, tmp, ones) in enumerate(group.chunks):
                 np.copyto(backup, param)
                 self._update(param, grad, state, tmp)
@@ -111,6 +130,23 @@ class Optimizer:
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, tmp: np.ndarray):
         """Update ``param`` in place from ``grad`` and its ``state``; ``tmp`` is scratch."""
         raise NotImplementedError
+
+    #: ``_update`` as a compiled kernel (``_kernels``), in subclasses that have one:
+    #: ``(kernels, param, grad, state, backup) -> all new parameters finite``, 1-D arrays
+    _fused_update = None
+
+    def _kernels(self, *arrays):
+        """The compiled kernels if they apply: a ``_fused_update`` that belongs to the
+        class defining ``_update`` (a subclass that rewrites the math gets NumPy), and
+        float32 C-contiguous ``arrays`` on the numba path."""
+        if self._fused_update is None:
+            return None
+        for cls in type(self).__mro__:
+            if "_update" in cls.__dict__:
+                if "_fused_update" not in cls.__dict__:
+                    return None
+                break
+        return _kernels.fast(*arrays)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -200,6 +236,12 @@ class SGD(Optimizer):
             step = u
         param += step
 
+    def _fused_update(self, kernels, param, grad, state, backup) -> bool:
+        if self.momentum:
+            return kernels.sgd_momentum(param, grad, state["momentums"], backup, self.momentum,
+                                        self.current_learning_rate)
+        return kernels.sgd(param, grad, backup, self.current_learning_rate)
+
     def config(self) -> dict:
         return {**super().config(), "momentum": self.momentum}
 
@@ -218,6 +260,10 @@ class Adagrad(Optimizer):
         np.multiply(grad, grad, out=tmp)
         cache += tmp
         _apply_scaled_step(param, grad, cache, self.epsilon, self.current_learning_rate, tmp)
+
+    def _fused_update(self, kernels, param, grad, state, backup) -> bool:
+        return kernels.adagrad(param, grad, state["cache"], backup, self.epsilon,
+                               self.current_learning_rate)
 
     def config(self) -> dict:
         return {**super().config(), "epsilon": self.epsilon}
@@ -247,6 +293,10 @@ class RMSprop(Optimizer):
         cache *= self.rho
         cache += tmp
         _apply_scaled_step(param, grad, cache, self.epsilon, self.current_learning_rate, tmp)
+
+    def _fused_update(self, kernels, param, grad, state, backup) -> bool:
+        return kernels.rmsprop(param, grad, state["cache"], backup, self.rho, self.epsilon,
+                               self.current_learning_rate)
 
     def config(self) -> dict:
         return {**super().config(), "epsilon": self.epsilon, "rho": self.rho}
@@ -307,6 +357,14 @@ class Adam(Optimizer):
         tmp *= self.current_learning_rate * c2 / c1
         param -= tmp
 
+    def _fused_update(self, kernels, param, grad, state, backup) -> bool:
+        t = self.iterations + 1
+        c1 = 1 - self.beta_1**t
+        c2 = math.sqrt(1 - self.beta_2**t)
+        return kernels.adam(param, grad, state["momentums"], state["cache"], backup,
+                            self.beta_1, self.beta_2, self.epsilon * c2,
+                            self.current_learning_rate * c2 / c1)
+
     def config(self) -> dict:
         return {
             **super().config(),
@@ -353,6 +411,12 @@ class _Group:
                 optimizer._keep_state(layer, name, slot, view)
             setattr(layer, "d" + name, grad_view)
             self.views.append((layer, name, param, grad_view))
+        # The whole group as 1-D arrays, for a compiled kernel's single pass (_kernels).
+        self.whole = None
+        if params.flags.c_contiguous:
+            self.whole = (params.reshape(-1), self.grads.reshape(-1),
+                          {slot: flat.reshape(-1) for slot, flat in flat_state.items()},
+                          self.backup.reshape(-1))
         # Each chunk: (param, grad, state, backup, scratch, ones); every chunk shares one
         # scratch array, which stays in cache from one chunk to the next.
         size = min(CHUNK, params.size) if params.ndim == 1 else params.size
