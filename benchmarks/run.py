@@ -39,7 +39,12 @@ import numpy as np  # noqa: E402
 import startup  # noqa: E402
 import tables  # noqa: E402
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # per peer: BLAS, PyTorch, XLA
+if THREADS == 1 and hasattr(os, "sched_setaffinity"):
+    # One core for the whole process (and its children): every peer, JAX's thread pool
+    # included, then computes on a single core, which other processes disturb far less than
+    # two threads that wait for each other.
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 # Pause between peers: PyTorch's OpenMP threads spin for a while after its last step and
 # would otherwise take a core from whichever peer runs next in the interleaved order.
 SETTLE_SECONDS = 0.3
@@ -245,7 +250,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, {THREADS} BLAS threads, "
+    threads = f"{THREADS} BLAS threads" if THREADS > 1 else "pinned to 1 core"
+    return (f"{cpu}, {os.cpu_count()} cores, {threads}, "
             f"Python {platform.python_version()}")
 
 
@@ -268,9 +274,15 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=HERE / "results")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--no-startup", action="store_true", help="skip time to first step")
+    parser.add_argument("--threads", type=int, choices=(1, 2), default=THREADS,
+                        help="threads per peer (2); 1 pins the run to one core, which a "
+                             "busy machine disturbs less")
     parser.add_argument("--baseline", default=BASELINE,
                         help=f"git revision run as chainrule@REV ('none' to skip; {BASELINE})")
     args = parser.parse_args(argv)
+    if args.threads != THREADS:  # the setting must reach this process before JAX loads, and
+        os.environ["BENCH_THREADS"] = str(args.threads)  # the memory children
+        return subprocess.run([sys.executable, __file__, *(argv or sys.argv[1:])]).returncode
     _limit_threads()
     with tempfile.TemporaryDirectory() as folder:
         baseline = None
@@ -286,7 +298,7 @@ def main(argv=None) -> int:
     for problem in problems:
         print("LOSS MISMATCH: " + problem)
     args.output.mkdir(parents=True, exist_ok=True)
-    stem = "quick" if args.quick else "latest"
+    stem = ("quick" if args.quick else "latest") + ("" if THREADS == 2 else "-1core")
     (args.output / f"{stem}.json").write_text(json.dumps(report, indent=1))
     (args.output / f"{stem}.md").write_text(table)
     print(f"wrote {args.output / (stem + '.json')} and {args.output / (stem + '.md')}")
