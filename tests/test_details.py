@@ -125,6 +125,30 @@ def test_an_accumulated_figure_needs_something_accumulated(part):
         part.calculate_accumulated()
 
 
+def test_the_accumulated_loss_with_the_penalty_is_the_books_pair():
+    # The book's validation line asks for (data_loss, regularization_loss) after a pass.
+    dense = Dense(2, 3, weight_regularizer_l2=0.5, bias_regularizer_l1=0.25, dtype=np.float64,
+                  rng=0)
+    dense.biases[...] = [[1.0, -2.0, 0.5]]
+    loss = MeanSquaredError()
+    loss.remember_trainable_layers([dense])
+    loss.new_pass()
+    predictions, targets = np.arange(6.0).reshape(3, 2), np.zeros((3, 2))
+    loss.calculate(predictions[:2], targets[:2])
+    loss.calculate(predictions[2:], targets[2:])
+    data_loss, reg_loss = loss.calculate_accumulated(include_regularization=True)
+    assert data_loss == np.mean(predictions**2)  # over the 3 samples, not the 2 batches
+    assert reg_loss == pytest.approx(0.5 * np.sum(dense.weights**2) + 0.25 * 3.5, rel=1e-15)
+    assert loss.calculate_accumulated() == data_loss
+
+
+def test_the_input_layer_passes_data_and_gradients_through_unchanged():
+    layer, values = Input(), np.arange(6.0).reshape(3, 2)
+    assert layer.forward(values) is values and layer.output is values
+    gradient = -values
+    assert layer.backward(gradient) is gradient and layer.dinputs is gradient
+
+
 # -- optimizers ------------------------------------------------------------------------------
 
 
