@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from chainrule import SGD, Adagrad, Adam, Dense, RMSprop, optimizers
+from chainrule import SGD, Adagrad, Adam, Dense, RMSprop, _groups
 
 
 class FakeLayer:
@@ -202,7 +202,7 @@ def test_flat_chunked_update_matches_the_per_layer_one(monkeypatch, optimizer, f
     last one is short, all sharing one scratch array), and a switch back to update_params
     midway, give the per-layer trajectory."""
     per_layer = run_two_params(copy.deepcopy(optimizer), flat_steps=0)
-    monkeypatch.setattr(optimizers, "CHUNK", 4)
+    monkeypatch.setattr(_groups, "CHUNK", 4)
     flat = run_two_params(optimizer, flat_steps=flat_steps)
     for step, (g, w) in enumerate(zip(flat, per_layer, strict=True)):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, err_msg=f"step {step}")

@@ -46,21 +46,29 @@ _CORE = ["test_layers", "test_details", "test_jacobian", "test_gradcheck", "test
          "test_explain"]
 _FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_plumbing",
           "test_reliability"]
+_LAYERS = [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch"]
+_OPTIMIZERS = ["test_optimizers", "test_details", "test_plumbing", "test_training",
+               "test_callbacks", "test_checkpoint", "test_io", "test_performance", "test_model",
+               "test_against_pytorch"]
+_MODEL = ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
+          "test_summary", "test_reliability"]
+_TRAINING = ["test_training", "test_plumbing", "test_checkpoint", "test_model",
+             "test_performance", "test_reliability"]
 #: module → the test files that exercise it, fastest and most direct first (``-x`` stops
 #: at the first failure, so a killed mutant costs only the tests before it)
 TESTS = {
-    "layers": [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch"],
+    "layers": _LAYERS,
+    "_layer": _LAYERS,
     "activations": [*_CORE, "test_losses", "test_training", "test_model",
                     "test_against_pytorch"],
     "losses": ["test_losses", "test_details", "test_gradcheck", "test_properties",
                "test_explain", "test_training", "test_model", "test_against_pytorch"],
-    "optimizers": ["test_optimizers", "test_details", "test_plumbing", "test_training",
-                   "test_callbacks", "test_checkpoint", "test_io", "test_performance",
-                   "test_model", "test_against_pytorch"],
-    "model": ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
-              "test_summary", "test_reliability"],
-    "training": ["test_training", "test_plumbing", "test_checkpoint", "test_model",
-                 "test_performance", "test_reliability"],
+    "optimizers": _OPTIMIZERS,
+    "_groups": _OPTIMIZERS,
+    "model": _MODEL,
+    "_model_checks": _MODEL,
+    "training": _TRAINING,
+    "_plan": _TRAINING,
     "checkpoints": ["test_checkpoint", "test_training", "test_plumbing", "test_reliability"],
     "io": _FILES,
     "_archive": _FILES,

@@ -1,7 +1,7 @@
 """The Model: orchestration only — building the stack, the order of forward and
 backward calls, evaluation, parameters and files. It contains no calculus:
 every derivative lives in a layer or a loss. The training loop is in
-``training.py``.
+``training.py``, the checks of the data the Model is given in ``_model_checks.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _checks, training
 from ._buffers import Buffered
+from ._model_checks import check_batch_size, check_data, check_X
 from .activations import Sigmoid, Softmax
 from .layers import Input, Layer
 from .losses import (
@@ -233,8 +234,8 @@ class Model(Buffered):
         """
         if not self._finalized:
             self.finalize()
-        X, y = self._check_data(X, y, "X", "y")
-        batch_size = self._check_batch_size(batch_size)
+        X, y = check_data(self, X, y, "X", "y")
+        batch_size = check_batch_size(batch_size)
         self.accuracy.init(y)
         self.loss.new_pass()
         self.accuracy.new_pass()
@@ -253,8 +254,8 @@ class Model(Buffered):
         """Outputs of the last layer for ``X`` (n_samples, n_features), without dropout."""
         if not self.layers:
             raise ValueError("Model has no layers: add some with Model.add(layer)")
-        X = self._check_X(X, "X")
-        batch_size = self._check_batch_size(batch_size)
+        X = check_X(self, X, "X")
+        batch_size = check_batch_size(batch_size)
         outputs = [self.forward(X[rows], training=False) for rows in _batches(len(X), batch_size)]
         return outputs[0].copy() if len(outputs) == 1 else np.concatenate(outputs)
 
@@ -322,53 +323,6 @@ class Model(Buffered):
         from . import io
 
         return io.load_model(path, cls)
-
-    # -- checks at the boundary -------------------------------------------------------------
-
-    def _check_X(self, X, name: str) -> np.ndarray:
-        X = _checks.as_float_array(name, X)
-        if len(X) == 0:
-            raise ValueError(f"{name} is empty: it must hold at least one sample")
-        first = self.layers[0]
-        n_inputs = getattr(first, "n_inputs", None)
-        if n_inputs is not None and X.shape[1] != n_inputs:
-            raise ValueError(f"{name} must have {n_inputs} features (columns) for {first!r}; "
-                             f"got shape {X.shape}")
-        return _checks.check_dtype_range(name, X, self.dtype).astype(self.dtype, copy=False)
-
-    def _check_data(self, X, y, x_name: str, y_name: str):
-        X = self._check_X(X, x_name)
-        y_array = np.asarray(y)
-        if y_array.ndim == 0 or len(y_array) != len(X):
-            given = "a scalar" if y_array.ndim == 0 else f"{len(y_array)}"
-            raise ValueError(f"{x_name} and {y_name} must have the same number of samples; "
-                             f"got {len(X)} and {given}")
-        n_outputs = self._output_width_of(X)
-        if isinstance(self.loss, CategoricalCrossentropy):
-            y_array = _checks.check_labels(y_name, y_array, len(X), n_outputs)
-        elif self.loss is not None:
-            y_array = _checks.check_targets(y_name, y_array, (len(X), n_outputs))
-            y_array = _checks.check_dtype_range(y_name, y_array, self.dtype)
-            y_array = y_array.astype(self.dtype, copy=False)
-        return X, y_array
-
-    def _check_validation(self, validation_data):
-        """Validation data, checked exactly like training data."""
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a tuple (X_val, y_val); "
-                            f"got {_checks.describe(validation_data)}")
-        return self._check_data(*validation_data, "validation_data X", "validation_data y")
-
-    def _output_width_of(self, X) -> int:
-        # One sample through the network tells the width of the output, whatever the layers.
-        self._output_width = self.forward(X[:1], training=False).shape[1]
-        return self._output_width
-
-    @staticmethod
-    def _check_batch_size(batch_size):
-        if batch_size is None:
-            return None
-        return _checks.check_positive_int("batch_size", batch_size)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

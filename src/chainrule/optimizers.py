@@ -14,10 +14,10 @@ The book's call sequence is kept::
 
 ``step(layers)`` does all three, and faster and more safely: a layer whose
 parameters lie in one buffer (``Dense`` keeps ``weights`` and ``biases`` that
-way) is updated as one flat array, a cache-sized chunk at a time; updates never
-allocate, parameters are never moved (an array you took from ``layer.weights``
-stays the parameter), and a step that would make a parameter NaN or infinite is
-undone and reported.
+way) is updated as one flat array, a cache-sized chunk at a time (``_groups.py``
+lays those arrays out); updates never allocate, parameters are never moved (an
+array you took from ``layer.weights`` stays the parameter), and a step that would
+make a parameter NaN or infinite is undone and reported.
 """
 
 from __future__ import annotations
@@ -28,10 +28,7 @@ import numpy as np
 
 from . import _kernels
 from ._checks import check_fraction, check_nonnegative, check_positive, describe
-
-# Elements per chunk of the flat update: the chunk of every array the update
-# touches fits in a core's L2 cache, so its ~12 passes read main memory once.
-CHUNK = 65_536
+from ._groups import _Groups
 
 
 class Optimizer:
@@ -102,7 +99,7 @@ class Optimizer:
             if kernels is not None:
                 # _update below, the backup copy and the check in one compiled pass.
                 if not self._fused_update(kernels, *group.whole):
-                    self._undo(groups, group, len(group.chunks) - 1)
+                    self._groups.undo(group, len(group.chunks) - 1)
                     raise FloatingPointError("the update would make parameters NaN or "
                                              "infinite; they are as they were before this step")
                 continue
@@ -112,20 +109,10 @@ class Optimizer:
                 # The sum is NaN or infinite if any element is (or if it overflows, which
                 # only parameters near float's limit can make it do): one BLAS pass.
                 if not math.isfinite(np.vdot(ones, param)):
-                    self._undo(groups, group, i)
+                    self._groups.undo(group, i)
                     raise FloatingPointError("the update would make parameters NaN or "
                                              "infinite; they are as they were before this step")
         self.post_update_params()
-
-    @staticmethod
-    def _undo(groups, failed, failed_chunk: int) -> None:
-        """Put back every chunk updated so far, up to chunk ``failed_chunk`` of ``failed``."""
-        for group in groups:
-            last = failed_chunk if group is failed else len(group.chunks) - 1
-            for param, _, _, backup, _, _ in group.chunks[:last + 1]:
-                np.copyto(param, backup)
-            if group is failed:
-                return
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, tmp: np.ndarray):
         """Update ``param`` in place from ``grad`` and its ``state``; ``tmp`` is scratch."""
@@ -372,139 +359,3 @@ class Adam(Optimizer):
             "beta_1": self.beta_1,
             "beta_2": self.beta_2,
         }
-
-
-class _Group:
-    """Parameters updated together as one array: the parameter buffers of layers that
-    lie back to back in memory (``Dense`` keeps ``weights`` and ``biases`` in one, and
-    layers built one after another get adjacent buffers), or a single parameter.
-
-    The gradients, state and backup are arrays of the same layout, and the layers'
-    gradient and state attributes become views into them. A flat array is cut into
-    cache-sized ``chunks``; the parameters themselves are never moved.
-    """
-
-    def __init__(self, optimizer: Optimizer, entries: list, params: np.ndarray):
-        self.params = params  # entries: (layer, name, parameter) in memory order
-        self.grads = np.zeros_like(params)
-        # np.full writes every page now. np.zeros would map them lazily, and the first
-        # update, which reads each page before writing it, would fault every page twice.
-        flat_state = {slot: np.full(params.shape, 0, params.dtype) for slot in optimizer.slots}
-        self.backup = np.empty_like(params)
-        self.views = []  # (layer, name, parameter, gradient view)
-        start = 0
-        for layer, name, param in entries:
-            if param is params:
-                part = ...
-            else:
-                part = slice(start, start + param.size)
-                start += param.size
-            grad_view = self.grads[part].reshape(param.shape)
-            grad = getattr(layer, "d" + name, None)
-            if isinstance(grad, np.ndarray) and grad.shape == param.shape:
-                grad_view[...] = grad
-            old = optimizer.state.get(layer, {}).get(name, {})
-            for slot, flat in flat_state.items():
-                view = flat[part].reshape(param.shape)
-                if slot in old and old[slot].shape == param.shape:
-                    view[...] = old[slot]  # carry over state from update_params/set_state
-                optimizer._keep_state(layer, name, slot, view)
-            setattr(layer, "d" + name, grad_view)
-            self.views.append((layer, name, param, grad_view))
-        # The whole group as 1-D arrays, for a compiled kernel's single pass (_kernels).
-        self.whole = None
-        if params.flags.c_contiguous:
-            self.whole = (params.reshape(-1), self.grads.reshape(-1),
-                          {slot: flat.reshape(-1) for slot, flat in flat_state.items()},
-                          self.backup.reshape(-1))
-        # Each chunk: (param, grad, state, backup, scratch, ones); every chunk shares one
-        # scratch array, which stays in cache from one chunk to the next.
-        size = min(CHUNK, params.size) if params.ndim == 1 else params.size
-        scratch = optimizer.scratch(size, params.dtype)
-        ones = np.ones(size, params.dtype)
-        if params.ndim != 1:  # a single parameter: one chunk
-            self.chunks = [(params, self.grads, flat_state, self.backup,
-                            scratch.reshape(params.shape), ones)]
-            return
-        self.chunks = []
-        for i in range(0, params.size, CHUNK):
-            part = slice(i, i + CHUNK)
-            n = params[part].size
-            self.chunks.append((params[part], self.grads[part],
-                                {slot: flat[part] for slot, flat in flat_state.items()},
-                                self.backup[part], scratch[:n], ones[:n]))
-
-    def holds(self) -> bool:
-        """Each parameter is still the array this group was built on."""
-        return all(getattr(layer, name) is param for layer, name, param, _ in self.views)
-
-    def gather_gradients(self) -> None:
-        """Copy in any gradient a layer wrote to a new array rather than into its view."""
-        for layer, name, _, grad_view in self.views:
-            grad = getattr(layer, "d" + name)
-            if grad is not grad_view:
-                np.copyto(grad_view, grad)
-
-
-class _Groups:
-    """The groups for one list of layers, rebuilt when a layer or a parameter changes."""
-
-    def __init__(self, optimizer: Optimizer, layers):
-        self.source = layers
-        self.layers = [layer for layer in layers if layer.params]
-        self.groups = []
-        run, run_buffers = [], []  # consecutive layers whose buffers lie back to back
-        for layer in [*self.layers, None]:
-            buffer = None if layer is None else _one_buffer(layer)
-            if run and (buffer is None or not _adjacent(run_buffers[-1], buffer)):
-                entries = [(lay, name, getattr(lay, name)) for lay in run for name in lay.params]
-                self.groups.append(_Group(optimizer, entries, _span(run_buffers)))
-                run, run_buffers = [], []
-            if buffer is not None:
-                run.append(layer)
-                run_buffers.append(buffer)
-            elif layer is not None:
-                for name in layer.params:
-                    param = getattr(layer, name)
-                    self.groups.append(_Group(optimizer, [(layer, name, param)], param))
-
-    def holds(self, layers) -> bool:
-        # Layers define no __eq__: the list comparison compares identities.
-        if layers is not self.source and [lay for lay in layers if lay.params] != self.layers:
-            return False
-        return all(group.holds() for group in self.groups)
-
-
-def _address(array: np.ndarray) -> int:
-    return array.__array_interface__["data"][0]
-
-
-def _one_buffer(layer) -> np.ndarray | None:
-    """``layer.parameter_buffer`` if the parameters are its consecutive views, in order."""
-    buffer = getattr(layer, "parameter_buffer", None)
-    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1 or not buffer.flags.c_contiguous:
-        return None
-    offset = 0
-    for name in layer.params:
-        param = getattr(layer, name)
-        if (not isinstance(param, np.ndarray) or param.dtype != buffer.dtype
-                or not param.flags.c_contiguous
-                or _address(param) != _address(buffer) + offset * buffer.itemsize):
-            return None
-        offset += param.size
-    return buffer if offset == buffer.size else None
-
-
-def _adjacent(a: np.ndarray, b: np.ndarray) -> bool:
-    """``b`` starts where ``a`` ends, in the same block of memory."""
-    return (a.base is not None and a.base is b.base and a.dtype == b.dtype
-            and _address(a) + a.nbytes == _address(b))
-
-
-def _span(buffers: list) -> np.ndarray:
-    """One flat view covering back-to-back ``buffers``."""
-    if len(buffers) == 1:
-        return buffers[0]
-    block = buffers[0].base
-    start = (_address(buffers[0]) - _address(block)) // block.itemsize
-    return block[start:start + sum(b.size for b in buffers)]

@@ -1,0 +1,168 @@
+"""Flat groups: parameters that lie back to back in memory, updated as one flat array.
+
+``Optimizer.step`` updates a layer whose parameters are consecutive views of one
+buffer (``Dense`` keeps ``weights`` and ``biases`` that way), and a run of such
+layers built one after another, as a single 1-D array instead of array by array.
+This module finds those runs (``_Groups``), lays out the gradients, optimizer
+state and backup of each run in the same order (``_Group``), cuts it into
+cache-sized chunks, and puts a step back from the backup when it fails. The
+optimizers' math is in ``optimizers.py``; nothing here depends on it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .optimizers import Optimizer
+
+# Elements per chunk of the flat update: the chunk of every array the update
+# touches fits in a core's L2 cache, so its ~12 passes read main memory once.
+CHUNK = 65_536
+
+
+class _Group:
+    """Parameters updated together as one array: the parameter buffers of layers that
+    lie back to back in memory (``Dense`` keeps ``weights`` and ``biases`` in one, and
+    layers built one after another get adjacent buffers), or a single parameter.
+
+    The gradients, state and backup are arrays of the same layout, and the layers'
+    gradient and state attributes become views into them. A flat array is cut into
+    cache-sized ``chunks``; the parameters themselves are never moved.
+    """
+
+    def __init__(self, optimizer: Optimizer, entries: list, params: np.ndarray):
+        self.params = params  # entries: (layer, name, parameter) in memory order
+        self.grads = np.zeros_like(params)
+        # np.full writes every page now. np.zeros would map them lazily, and the first
+        # update, which reads each page before writing it, would fault every page twice.
+        flat_state = {slot: np.full(params.shape, 0, params.dtype) for slot in optimizer.slots}
+        self.backup = np.empty_like(params)
+        self.views = []  # (layer, name, parameter, gradient view)
+        start = 0
+        for layer, name, param in entries:
+            if param is params:
+                part = ...
+            else:
+                part = slice(start, start + param.size)
+                start += param.size
+            grad_view = self.grads[part].reshape(param.shape)
+            grad = getattr(layer, "d" + name, None)
+            if isinstance(grad, np.ndarray) and grad.shape == param.shape:
+                grad_view[...] = grad
+            old = optimizer.state.get(layer, {}).get(name, {})
+            for slot, flat in flat_state.items():
+                view = flat[part].reshape(param.shape)
+                if slot in old and old[slot].shape == param.shape:
+                    view[...] = old[slot]  # carry over state from update_params/set_state
+                optimizer._keep_state(layer, name, slot, view)
+            setattr(layer, "d" + name, grad_view)
+            self.views.append((layer, name, param, grad_view))
+        # The whole group as 1-D arrays, for a compiled kernel's single pass (_kernels).
+        self.whole = None
+        if params.flags.c_contiguous:
+            self.whole = (params.reshape(-1), self.grads.reshape(-1),
+                          {slot: flat.reshape(-1) for slot, flat in flat_state.items()},
+                          self.backup.reshape(-1))
+        # Each chunk: (param, grad, state, backup, scratch, ones); every chunk shares one
+        # scratch array, which stays in cache from one chunk to the next.
+        size = min(CHUNK, params.size) if params.ndim == 1 else params.size
+        scratch = optimizer.scratch(size, params.dtype)
+        ones = np.ones(size, params.dtype)
+        if params.ndim != 1:  # a single parameter: one chunk
+            self.chunks = [(params, self.grads, flat_state, self.backup,
+                            scratch.reshape(params.shape), ones)]
+            return
+        self.chunks = []
+        for i in range(0, params.size, CHUNK):
+            part = slice(i, i + CHUNK)
+            n = params[part].size
+            self.chunks.append((params[part], self.grads[part],
+                                {slot: flat[part] for slot, flat in flat_state.items()},
+                                self.backup[part], scratch[:n], ones[:n]))
+
+    def holds(self) -> bool:
+        """Each parameter is still the array this group was built on."""
+        return all(getattr(layer, name) is param for layer, name, param, _ in self.views)
+
+    def gather_gradients(self) -> None:
+        """Copy in any gradient a layer wrote to a new array rather than into its view."""
+        for layer, name, _, grad_view in self.views:
+            grad = getattr(layer, "d" + name)
+            if grad is not grad_view:
+                np.copyto(grad_view, grad)
+
+
+class _Groups:
+    """The groups for one list of layers, rebuilt when a layer or a parameter changes."""
+
+    def __init__(self, optimizer: Optimizer, layers):
+        self.source = layers
+        self.layers = [layer for layer in layers if layer.params]
+        self.groups = []
+        run, run_buffers = [], []  # consecutive layers whose buffers lie back to back
+        for layer in [*self.layers, None]:
+            buffer = None if layer is None else _one_buffer(layer)
+            if run and (buffer is None or not _adjacent(run_buffers[-1], buffer)):
+                entries = [(lay, name, getattr(lay, name)) for lay in run for name in lay.params]
+                self.groups.append(_Group(optimizer, entries, _span(run_buffers)))
+                run, run_buffers = [], []
+            if buffer is not None:
+                run.append(layer)
+                run_buffers.append(buffer)
+            elif layer is not None:
+                for name in layer.params:
+                    param = getattr(layer, name)
+                    self.groups.append(_Group(optimizer, [(layer, name, param)], param))
+
+    def holds(self, layers) -> bool:
+        # Layers define no __eq__: the list comparison compares identities.
+        if layers is not self.source and [lay for lay in layers if lay.params] != self.layers:
+            return False
+        return all(group.holds() for group in self.groups)
+
+    def undo(self, failed: _Group, failed_chunk: int) -> None:
+        """Put back every chunk updated so far, up to chunk ``failed_chunk`` of ``failed``."""
+        for group in self.groups:
+            last = failed_chunk if group is failed else len(group.chunks) - 1
+            for param, _, _, backup, _, _ in group.chunks[:last + 1]:
+                np.copyto(param, backup)
+            if group is failed:
+                return
+
+
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def _one_buffer(layer) -> np.ndarray | None:
+    """``layer.parameter_buffer`` if the parameters are its consecutive views, in order."""
+    buffer = getattr(layer, "parameter_buffer", None)
+    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1 or not buffer.flags.c_contiguous:
+        return None
+    offset = 0
+    for name in layer.params:
+        param = getattr(layer, name)
+        if (not isinstance(param, np.ndarray) or param.dtype != buffer.dtype
+                or not param.flags.c_contiguous
+                or _address(param) != _address(buffer) + offset * buffer.itemsize):
+            return None
+        offset += param.size
+    return buffer if offset == buffer.size else None
+
+
+def _adjacent(a: np.ndarray, b: np.ndarray) -> bool:
+    """``b`` starts where ``a`` ends, in the same block of memory."""
+    return (a.base is not None and a.base is b.base and a.dtype == b.dtype
+            and _address(a) + a.nbytes == _address(b))
+
+
+def _span(buffers: list) -> np.ndarray:
+    """One flat view covering back-to-back ``buffers``."""
+    if len(buffers) == 1:
+        return buffers[0]
+    block = buffers[0].base
+    start = (_address(buffers[0]) - _address(block)) // block.itemsize
+    return block[start:start + sum(b.size for b in buffers)]
