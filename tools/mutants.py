@@ -46,10 +46,13 @@ _CORE = ["test_layers", "test_details", "test_jacobian", "test_gradcheck", "test
          "test_explain"]
 _FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_plumbing",
           "test_reliability"]
-_LAYERS = [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch"]
+# test_kernels holds the compiled kernel beside each NumPy expression: a mutant of a kernel
+# call (the run forces the NumPy path) is caught there
+_LAYERS = [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch",
+           "test_kernels"]
 _OPTIMIZERS = ["test_optimizers", "test_details", "test_plumbing", "test_training",
                "test_callbacks", "test_checkpoint", "test_io", "test_performance", "test_model",
-               "test_against_pytorch"]
+               "test_against_pytorch", "test_kernels"]
 _MODEL = ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
           "test_summary", "test_reliability"]
 _TRAINING = ["test_training", "test_plumbing", "test_checkpoint", "test_model",
@@ -60,9 +63,10 @@ TESTS = {
     "layers": _LAYERS,
     "_layer": _LAYERS,
     "activations": [*_CORE, "test_losses", "test_training", "test_model",
-                    "test_against_pytorch"],
+                    "test_against_pytorch", "test_kernels"],
     "losses": ["test_losses", "test_details", "test_gradcheck", "test_properties",
-               "test_explain", "test_training", "test_model", "test_against_pytorch"],
+               "test_explain", "test_training", "test_model", "test_against_pytorch",
+               "test_kernels"],
     "optimizers": _OPTIMIZERS,
     "_groups": _OPTIMIZERS,
     "model": _MODEL,
