@@ -254,3 +254,13 @@ def test_an_overflowing_step_puts_every_parameter_back(monkeypatch, fresh_parame
     for (layer, name), value in zip(gradients, before, strict=True):
         np.testing.assert_array_equal(getattr(layer, name[1:]), value, err_msg=name)
     assert optimizer.iterations == 1
+
+
+def test_an_optimizer_without_an_update_rule_says_so():
+    class Unfinished(cr.optimizers.Optimizer):
+        pass
+
+    layer = Dense(2, 3, rng=0)
+    layer.dweights, layer.dbiases = np.ones_like(layer.weights), np.ones_like(layer.biases)
+    with pytest.raises(NotImplementedError):
+        Unfinished(0.1).step([layer])

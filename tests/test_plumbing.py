@@ -705,3 +705,93 @@ def test_reading_a_file_holds_each_array_once(tmp_path):
         tracemalloc.stop()
     assert peak < 1.1 * size
     np.testing.assert_array_equal(arrays["layers/0/weights"], model.layers[0].weights)
+
+
+# -- what the mutation run found untested (tools/mutants.py) -------------------------------
+
+
+def test_a_fresh_model_is_not_asked_to_stop():
+    # Callbacks and the CLI read model.stop_training; it exists before any training.
+    assert Model([Dense(2, 3)]).stop_training is False
+
+
+def test_a_validation_split_too_small_to_hold_a_sample_is_refused_before_training():
+    model, X, y = spiral_classifier()
+    before = [array.copy() for pair in model.get_parameters() for array in pair]
+    with pytest.raises(ValueError, match=r"validation_split=0\.01 leaves 60 training and 0 "):
+        model.train(X, y, epochs=1, validation_split=0.01, print_every=None)
+    after = [array for pair in model.get_parameters() for array in pair]
+    for a, b in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_progress_bar_is_closed_before_on_train_end():
+    tqdm = pytest.importorskip("tqdm")
+
+    class OpenBars(cr.Callback):
+        def on_train_end(self, logs=None):
+            self.open = len(tqdm.tqdm._instances)
+
+    model, X, y = spiral_classifier()
+    watcher = OpenBars()
+    model.train(X, y, epochs=3, print_every=None, progress=True, callbacks=[watcher])
+    assert watcher.open == 0
+
+
+def test_a_checkpoint_of_the_same_shapes_with_another_activation_is_refused(tmp_path):
+    """ReLU and Tanh have the same (empty) config: the class must differ to refuse."""
+    model, X, y = spiral_classifier()
+    model.train(X, y, epochs=1, print_every=None, checkpoint=tmp_path / "run.ckpt")
+    other = Model([Dense(2, 8, init="he", rng=0), cr.Tanh(), Dense(8, 3, rng=1), cr.Softmax()])
+    other.set(loss=cr.CategoricalCrossentropy(), optimizer=Adam(0.01))
+    written = (tmp_path / "run.ckpt").read_bytes()
+    with pytest.raises(ValueError, match=r"holds another model \(layers: "):
+        other.train(X, y, epochs=2, print_every=None, checkpoint=tmp_path / "run.ckpt")
+    assert (tmp_path / "run.ckpt").read_bytes() == written
+
+
+def test_objects_and_lists_together_count_against_the_header_limit():
+    from chainrule._filevalues import MAX_CONTAINERS, parse_json
+
+    half = MAX_CONTAINERS // 2 + 1  # each kind alone is within the limit, both are not
+    blob = ("[" + ",".join(["{}"] * half + ["[]"] * half) + "]").encode()
+    with pytest.raises(cr.ModelFileError, match=f"holds {2 * half + 1} objects or lists"):
+        parse_json(blob)
+    assert len(parse_json(("[" + ",".join(["{}"] * (half - 2)) + "]").encode())) == half - 2
+
+
+def test_a_header_without_an_epoch_loads_at_epoch_0(tmp_path):
+    import json
+    import zipfile
+
+    model, path = saved_classifier(tmp_path)
+    assert model.epoch == 2
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = json.loads(members["chainrule.json"])
+    del header["epoch"]
+    members["chainrule.json"] = json.dumps(header).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, blob in members.items():
+            archive.writestr(name, blob)
+    assert Model.load(path).epoch == 0
+
+
+def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
+    """The rename lives in the folder's entries: without syncing the folder, a power cut
+    can lose the new name even though the file's bytes were synced."""
+    import os
+    import stat
+
+    from chainrule.io import atomic_write
+
+    synced, real_fsync = [], os.fsync
+
+    def fsync(fd):
+        synced.append((stat.S_ISDIR(os.fstat(fd).st_mode), (tmp_path / "f").exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    atomic_write(tmp_path / "f", lambda f: f.write(b"x"))
+    assert synced[0] == (False, False)  # the temporary file's bytes, before the rename
+    assert (True, True) in synced  # the folder, once the file has its name
