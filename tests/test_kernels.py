@@ -286,6 +286,23 @@ def test_the_books_update_params_runs_the_kernel_too(name, gradients):
         assert ulps(a, b).max() == 0
 
 
+@pytest.mark.parametrize("name, kernel", [("adam", "adam"), ("sgd", "sgd"),
+                                          ("sgd-momentum", "sgd_momentum"),
+                                          ("adagrad", "adagrad"), ("rmsprop", "rmsprop")])
+def test_a_step_runs_the_compiled_update_on_the_numba_path_only(name, kernel, monkeypatch):
+    # Both paths compute the same bits, so only counting the calls tells them apart.
+    calls, original = [], getattr(_kernels, kernel)
+    monkeypatch.setattr(_kernels, kernel, lambda *args: calls.append(1) or original(*args))
+    for path, expected in (("numba", 1), ("numpy", 0)):
+        cr.use_kernels(path)
+        layers = [cr.Dense(4, 3, rng=1), cr.Dense(3, 2, rng=2)]  # back to back: one group
+        for layer in layers:
+            layer.dweights, layer.dbiases = np.ones_like(layer.weights), np.ones_like(layer.biases)
+        calls.clear()
+        OPTIMIZERS[name]().step(layers)
+        assert len(calls) == expected, path
+
+
 def test_a_subclass_that_rewrites_the_update_keeps_its_own_math():
     class HalfStepSGD(cr.SGD):
         def _update(self, param, grad, state, tmp):
