@@ -113,11 +113,22 @@ def test_resuming_with_other_batches_or_data_is_refused(tmp_path, change, words)
     before = model.get_parameters()
     with pytest.raises(ValueError) as raised:
         model.train(*data, epochs=4, rng=7, print_every=None, checkpoint=path, **kwargs)
-    for word in words:
+    for word in [f"checkpoint {str(path)!r} was trained with", *words]:
         assert word in str(raised.value)
     assert path.read_bytes() == saved and model.epoch == 0
     for a, b in zip(before, model.get_parameters(), strict=True):
         np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_a_loaded_checkpoint_refuses_other_batches_and_says_which_checkpoint(tmp_path):
+    X, y = spiral_data(30, 3, rng=0)
+    build().train(X, y, epochs=2, batch_size=16, rng=7, print_every=None,
+                  checkpoint=tmp_path / "run.ckpt")
+    loaded = Model.load(tmp_path / "run.ckpt")
+    with pytest.raises(ValueError, match=r"^the loaded checkpoint was trained with "
+                                         r"batch_size=16; this call has batch_size=8"):
+        loaded.train(X, y, epochs=4, batch_size=8, rng=7, print_every=None)
+    assert loaded.epoch == 2
 
 
 def test_a_checkpoint_of_another_model_is_refused_and_left_alone(tmp_path):

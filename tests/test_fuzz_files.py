@@ -435,6 +435,11 @@ SINGLE_CHECKS = [
                  "without its ZIP64 extra", id="zip64-marker-alone"),
     pytest.param(lambda e: build_zip(with_lie(e, 0, name=b"arrays/\xff.npy")),
                  "not valid text", id="non-ascii-unflagged"),
+    pytest.param(lambda e: build_zip(e, end={"count": 2 * len(e) + 1,
+                                             "count_here": 2 * len(e) + 1}),
+                 "cannot hold", id="central-directory-too-small-for-its-count"),
+    pytest.param(lambda e: b"PK\x03\x04" + b"\0" * 60,
+                 "not a ZIP archive", id="local-signature-then-too-short"),
 ]
 
 

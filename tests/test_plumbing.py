@@ -795,3 +795,22 @@ def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     atomic_write(tmp_path / "f", lambda f: f.write(b"x"))
     assert synced[0] == (False, False)  # the temporary file's bytes, before the rename
     assert (True, True) in synced  # the folder, once the file has its name
+
+
+def test_checking_the_data_runs_one_sample_through_the_network_not_all():
+    """The output's width comes from one sample: a probe of the whole set would double the
+    cost (and the memory) of every evaluate and train call on a large X."""
+
+    class CountingDense(Dense):
+        def forward(self, inputs, training=True):
+            self.seen.append(len(inputs))
+            return super().forward(inputs, training)
+
+    dense = CountingDense(2, 3, rng=0)
+    dense.seen = []
+    model = Model([dense, cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=SGD())
+    X, y = np.zeros((60, 2)), np.zeros(60, dtype=int)
+    model.train(X, y, epochs=1, print_every=None)
+    model.evaluate(X, y, verbose=False)
+    assert dense.seen == [1, 60, 1, 60]
