@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from chainrule import Layer
+
 # Layers and losses must agree with central differences to this relative error (float64).
 GRAD_TOL = 1e-6
 
@@ -20,6 +22,23 @@ def probabilities(rng: np.random.Generator, shape):
     logits = rng.normal(size=shape)
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+class FirstRows(Layer):
+    """A pass-through layer that records the first row of every training batch."""
+
+    def __init__(self):
+        self.rows = []
+
+    def forward(self, inputs, training=True):
+        if training:
+            self.rows.append(tuple(inputs[0]))
+        self.output = inputs
+        return inputs
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues
+        return dvalues
 
 
 @pytest.fixture

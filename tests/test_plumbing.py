@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import FirstRows
 
 import chainrule as cr
 from chainrule import (
@@ -375,23 +376,6 @@ def test_resuming_takes_the_normalization_statistics_from_the_checkpoint(tmp_pat
 
 
 # -- the loop's details -----------------------------------------------------------------------
-
-
-class FirstRows(Layer):
-    """A pass-through layer that records the first row of every training batch."""
-
-    def __init__(self):
-        self.rows = []
-
-    def forward(self, inputs, training=True):
-        if training:
-            self.rows.append(tuple(inputs[0]))
-        self.output = inputs
-        return inputs
-
-    def backward(self, dvalues):
-        self.dinputs = dvalues
-        return dvalues
 
 
 def test_shuffling_from_the_global_state_reorders_and_reproduces():

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import FirstRows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -350,23 +351,6 @@ def test_a_binary_model_trained_without_accuracy_evaluates():
 
 
 # -- shuffling -------------------------------------------------------------------------------------
-
-
-class FirstRows(Layer):
-    """A pass-through layer that records the first row of every training batch."""
-
-    def __init__(self):
-        self.rows = []
-
-    def forward(self, inputs, training=True):
-        if training:
-            self.rows.append(tuple(inputs[0]))
-        self.output = inputs
-        return inputs
-
-    def backward(self, dvalues):
-        self.dinputs = dvalues
-        return dvalues
 
 
 @pytest.mark.parametrize("shuffle", [True, False])
