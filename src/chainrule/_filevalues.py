@@ -161,12 +161,13 @@ def history_from_json(history) -> dict[str, list[float]]:
         if not isinstance(values, list) or not all(
                 type(value) is float or type(value) is int for value in values):
             raise ModelFileError(f"history {key!r} must be a list of numbers")
+        too_large = ModelFileError(f"history {key!r} holds a number too large for a float")
         try:
-            floats[key] = [float(value) for value in values]
+            floats[key] = [float(value) for value in values]  # an int beyond 1e308 raises
         except OverflowError:
-            floats[key] = [math.inf]
+            raise too_large from None
         if not all(map(math.isfinite, floats[key])):
-            raise ModelFileError(f"history {key!r} holds a number too large for a float")
+            raise too_large
     return floats
 
 

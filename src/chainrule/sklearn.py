@@ -208,9 +208,7 @@ class _ChainruleEstimator(BaseEstimator):
         fan_out)) (Glorot and Bengio; 2 instead of 6 for the logistic activation), drawn
         from ``random_state`` in the same order — so with the same ``random_state`` both
         start from the same numbers, and train alike."""
-        random_state = check_random_state(self.random_state)
-        if isinstance(self.random_state, numbers.Integral):
-            random_state = np.random.RandomState(self.random_state)
+        random_state = check_random_state(self.random_state)  # an int: a fresh RandomState
         factor = 2 if self.activation == "logistic" else 6
         for layer in model.layers:
             if layer.params:
