@@ -44,42 +44,99 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _CORE = ["test_layers", "test_details", "test_jacobian", "test_gradcheck", "test_properties",
          "test_explain"]
-_FILES = ["test_io", "test_checkpoint", "test_fuzz_files", "test_roundtrip", "test_plumbing",
-          "test_reliability"]
+_FILES = ["test_io", "test_files_hostile", "test_checkpoint", "test_fuzz_files",
+          "test_roundtrip", "test_plumbing", "test_reliability"]
 # test_kernels holds the compiled kernel beside each NumPy expression: a mutant of a kernel
 # call (the run forces the NumPy path) is caught there
 _LAYERS = [*_CORE, "test_optimizers", "test_training", "test_model", "test_against_pytorch",
            "test_kernels"]
 _OPTIMIZERS = ["test_optimizers", "test_details", "test_plumbing", "test_training",
-               "test_callbacks", "test_checkpoint", "test_io", "test_performance", "test_model",
-               "test_against_pytorch", "test_kernels"]
+               "test_callbacks", "test_checkpoint", "test_io", "test_files_hostile",
+               "test_performance", "test_model", "test_against_pytorch", "test_kernels"]
 _MODEL = ["test_training", "test_plumbing", "test_checkpoint", "test_io", "test_model",
-          "test_summary", "test_reliability"]
+          "test_summary", "test_reliability", "test_scaling_hostile"]
 _TRAINING = ["test_training", "test_plumbing", "test_checkpoint", "test_model",
-             "test_performance", "test_reliability"]
-#: module → the test files that exercise it, fastest and most direct first (``-x`` stops
-#: at the first failure, so a killed mutant costs only the tests before it)
-TESTS = {
-    "layers": _LAYERS,
-    "_layer": _LAYERS,
-    "activations": [*_CORE, "test_losses", "test_training", "test_model",
-                    "test_against_pytorch", "test_kernels"],
-    "losses": ["test_losses", "test_details", "test_gradcheck", "test_properties",
-               "test_explain", "test_training", "test_model", "test_against_pytorch",
-               "test_kernels"],
-    "optimizers": _OPTIMIZERS,
-    "_groups": _OPTIMIZERS,
-    "model": _MODEL,
-    "_model_checks": _MODEL,
-    "training": _TRAINING,
-    "_plan": _TRAINING,
-    "checkpoints": ["test_checkpoint", "test_training", "test_plumbing", "test_reliability"],
-    "io": _FILES,
-    "_archive": _FILES,
-    "_atomic": _FILES,
-    "_filevalues": _FILES,
-    "_build": _FILES,
+             "test_performance", "test_reliability", "test_scaling_hostile"]
+_CALLBACKS = ["test_callbacks", "test_callbacks_hostile", "test_checkpoint", "test_training"]
+_EXPLAIN = ["test_explain", "test_explain_hostile", "test_jacobian", "test_gradcheck",
+            "test_notebook"]
+_CLI = ["test_cli", "test_cli_hostile", "test_tables"]
+_PLAYGROUND = ["test_playground_session", "test_playground_server", "test_playground_hostile"]
+
+#: module group → module → the test files that exercise it, fastest and most direct first
+#: (``-x`` stops at the first failure, so a killed mutant costs only the tests before it).
+#: A module is named by its path below src/chainrule, without ``.py`` and with dots.
+GROUPS = {
+    "math": {
+        "layers": _LAYERS,
+        "_layer": _LAYERS,
+        "_buffers": _LAYERS,
+        "activations": [*_CORE, "test_losses", "test_training", "test_model",
+                        "test_against_pytorch", "test_kernels"],
+        "losses": ["test_losses", "test_details", "test_gradcheck", "test_properties",
+                   "test_explain", "test_training", "test_model", "test_against_pytorch",
+                   "test_kernels"],
+        "normalization": ["test_normalization", "test_scaling_hostile", "test_io",
+                          "test_onnx"],
+    },
+    "optimisation": {
+        "optimizers": _OPTIMIZERS,
+        "_groups": _OPTIMIZERS,
+        "schedules": ["test_callbacks", "test_callbacks_hostile", "test_optimizers"],
+    },
+    "training": {
+        "model": _MODEL,
+        "_model_checks": _MODEL,
+        "training": _TRAINING,
+        "_plan": _TRAINING,
+        "checkpoints": ["test_checkpoint", "test_training", "test_plumbing",
+                        "test_reliability"],
+        "callbacks": _CALLBACKS,
+        "metrics": ["test_metrics", "test_training", "test_model"],
+        "progress": ["test_training", "test_callbacks"],
+        "_checks": ["test_reliability", "test_model", "test_losses", "test_training"],
+        "_random": ["test_training", "test_checkpoint", "test_plumbing"],
+    },
+    "files": {
+        "io": _FILES,
+        "_archive": _FILES,
+        "_atomic": _FILES,
+        "_filevalues": _FILES,
+        "_build": _FILES,
+    },
+    "inside": {
+        "explain": _EXPLAIN,
+        "_explanation": _EXPLAIN,
+        "gradcheck": ["test_gradcheck", "test_explain", "test_reliability"],
+        "summary": ["test_summary", "test_model"],
+        "plotting": ["test_plotting", "test_explain"],
+    },
+    "cli": {
+        "cli": _CLI,
+        "_cli_data": _CLI,
+        "_cli_report": _CLI,
+        "_cli_saved": _CLI,
+        "_cli_train": _CLI,
+        "tables": ["test_tables", "test_cli", "test_cli_hostile"],
+    },
+    "data": {
+        "datasets": ["test_datasets", "test_book", "test_cli"],
+        "nnfs.__init__": ["test_book_objects", "test_book", "test_seed"],
+    },
+    "integrations": {
+        "sklearn": ["test_sklearn", "test_scaling_hostile", "test_dask"],
+        "onnx": ["test_onnx", "test_files_hostile"],
+        "_kernels": ["test_kernels", "test_training", "test_optimizers"],
+        "playground.session": _PLAYGROUND,
+        "playground.server": _PLAYGROUND,
+        "playground.frames": _PLAYGROUND,
+        "playground.settings": _PLAYGROUND,
+        "playground.messages": _PLAYGROUND,
+        "playground.recipe": _PLAYGROUND,
+    },
 }
+TESTS = {module: tests for group in GROUPS.values() for module, tests in group.items()}
+GROUP_OF = {module: name for name, group in GROUPS.items() for module in group}
 
 # -- the mutation operators ---------------------------------------------------------------------
 
@@ -189,6 +246,10 @@ def _mutations(node, parent, field, index):
         for bound in ("lower", "upper"):
             if getattr(node, bound) is not None:
                 yield line, f"slice drops its {bound} bound", _set(node, bound, None)
+    if isinstance(node, ast.Dict):  # state not saved: a key missing from get_state/config
+        for i, key in enumerate(node.keys):
+            if key is not None:
+                yield line, f"dict drops {ast.unparse(key)}", _drop_entry(node, i)
     if isinstance(node, (ast.If, ast.While, ast.IfExp)) and not (
             isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)):
         yield line, "negate condition", _set(node, "test", ast.UnaryOp(ast.Not(), node.test))
@@ -201,6 +262,12 @@ def _mutations(node, parent, field, index):
             or (isinstance(node, ast.Assign) and isinstance(node.targets[0],
                                                             (ast.Subscript, ast.Attribute)))):
         yield line, "drop statement", _replace(parent, field, index, ast.Pass())
+
+
+def _drop_entry(node: ast.Dict, i: int):
+    def apply():
+        del node.keys[i], node.values[i]
+    return apply
 
 
 def _set_item(items, i, value):
@@ -229,7 +296,8 @@ def _op(op) -> str:
 
 
 def module_path(root: Path, module: str) -> Path:
-    return root / "src" / "chainrule" / f"{module}.py"
+    """``playground.session`` → ``src/chainrule/playground/session.py``."""
+    return root / "src" / "chainrule" / (module.replace(".", "/") + ".py")
 
 
 def count(root: Path, module: str) -> int:
@@ -314,23 +382,37 @@ def check_imports_the_copy(work: Path) -> None:
         sys.exit(f"the tests would import {where.stdout.strip()}, not the copy in {work}")
 
 
-def choose(root: Path, modules: list[str], sample: int | None, seed: int) -> list[tuple]:
-    """(module, index) of every mutant, or a seeded sample, proportional to each module's."""
+def choose(root: Path, modules: list[str], sample: int | None, seed: int,
+           per_group: bool = False) -> list[tuple]:
+    """(module, index) of every mutant, or a seeded sample, proportional to each module's.
+
+    With ``per_group`` each module group gets ``sample`` mutants (shared among its modules
+    in proportion), so every group's kill rate rests on a sample of the same size.
+    """
     everything = [(m, i) for m in modules for i in range(count(root, m))]
-    if sample is None or sample >= len(everything):
+    if sample is None or (not per_group and sample >= len(everything)):
         return everything
     rng = random.Random(seed)
     chosen = []
     for m in modules:
         mine = [site for site in everything if site[0] == m]
-        chosen += rng.sample(mine, max(1, round(sample * len(mine) / len(everything))))
+        pool = everything
+        if per_group:
+            pool = [site for site in everything if GROUP_OF[site[0]] == GROUP_OF[m]]
+        share = max(1, round(sample * len(mine) / len(pool)))
+        chosen += rng.sample(mine, min(share, len(mine)))
     return sorted(chosen, key=lambda site: (modules.index(site[0]), site[1]))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--modules", nargs="+", default=list(TESTS), choices=list(TESTS))
+    parser.add_argument("--modules", nargs="+", choices=list(TESTS),
+                        help="these modules (default: every module of --groups)")
+    parser.add_argument("--groups", nargs="+", default=list(GROUPS), choices=list(GROUPS),
+                        help="these module groups (default: all)")
     parser.add_argument("--sample", type=int, help="a seeded sample of this many mutants")
+    parser.add_argument("--per-group", action="store_true",
+                        help="--sample mutants in each group, not in all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="+", help="run these mutants (module:index)")
     parser.add_argument("--log", type=Path, help="JSON lines; mutants already in it are skipped")
@@ -339,6 +421,8 @@ def main(argv=None) -> int:
     parser.add_argument("--report", action="store_true",
                         help="summarise the --log (counts per module, survivors) and stop")
     args = parser.parse_args(argv)
+    if args.modules is None:
+        args.modules = [m for g in args.groups for m in GROUPS[g]]
 
     if args.count:
         for m in args.modules:
@@ -351,7 +435,7 @@ def main(argv=None) -> int:
         return 0
     if args.report:  # the latest result of each chosen mutant of the current source
         current = {m: _digest(module_path(ROOT, m).read_text()) for m in args.modules}
-        chosen = set(choose(ROOT, args.modules, args.sample, args.seed))
+        chosen = set(choose(ROOT, args.modules, args.sample, args.seed, args.per_group))
         records = {(r["module"], r["index"]): r for r in map(json.loads, args.log.open())
                    if current.get(r["module"]) == r["source"]
                    and (r["module"], r["index"]) in chosen}
@@ -363,7 +447,7 @@ def main(argv=None) -> int:
     if args.only:
         chosen = [(name.split(":")[0], int(name.split(":")[1])) for name in args.only]
     else:
-        chosen = choose(ROOT, args.modules, args.sample, args.seed)
+        chosen = choose(ROOT, args.modules, args.sample, args.seed, args.per_group)
     done = set()  # killed before, on this very source: survivors are always run again
     if args.log and args.log.exists():
         done = {(r["module"], r["index"], r["source"]) for r in map(json.loads, args.log.open())
@@ -416,13 +500,19 @@ def _digest(source: str) -> str:
 
 
 def summarize(results: list[dict]) -> None:
-    modules = sorted({r["module"] for r in results})
-    print(f"\n{'module':14s} {'mutants':>8s} {'killed':>7s} {'timeout':>8s} {'survived':>9s}")
-    for m in [*modules, None]:
-        mine = [r for r in results if m is None or r["module"] == m]
+    """A line per module, then per group (with its kill rate), then the total."""
+    print(f"\n{'module':20s} {'mutants':>8s} {'killed':>7s} {'timeout':>8s} {'survived':>9s}")
+    rows = [(m, [r for r in results if r["module"] == m])
+            for m in sorted({r["module"] for r in results}, key=list(TESTS).index)]
+    rows += [(f"[{g}]", [r for r in results if GROUP_OF.get(r["module"]) == g])
+             for g in GROUPS]
+    for name, mine in [*rows, ("total", results)]:
+        if not mine:
+            continue
         n = {s: sum(r["status"] == s for r in mine) for s in ("killed", "timeout", "survived")}
-        print(f"{m or 'total':14s} {len(mine):8d} {n['killed']:7d} {n['timeout']:8d} "
-              f"{n['survived']:9d}")
+        rate = f"{(len(mine) - n['survived']) / len(mine):8.1%}" if name[0] == "[" else ""
+        print(f"{name:20s} {len(mine):8d} {n['killed']:7d} {n['timeout']:8d} "
+              f"{n['survived']:9d}{rate}")
     total = len(results)
     if total:
         caught = sum(r["status"] != "survived" for r in results)
