@@ -3,7 +3,8 @@
 Each is checked once, before anything changes, and a bad one raises
 ``ValueError``/``TypeError`` naming the argument; inside the loops the Model
 and its layers trust their inputs. ``X`` is made an array of the model's dtype
-with the first layer's width; ``y`` becomes class labels for cross-entropy or
+with the first layer's width (or, for a first ``Normalization``, kept as given:
+the layer standardises it in float64); ``y`` becomes class labels for cross-entropy or
 target rows of the output's width for the other losses.
 """
 
@@ -13,10 +14,12 @@ import numpy as np
 
 from . import _checks
 from .losses import CategoricalCrossentropy
+from .normalization import Normalization
 
 
 def check_X(model, X, name: str) -> np.ndarray:
-    """``X`` as a non-empty (n_samples, n_features) array of ``model.dtype``."""
+    """``X`` as a non-empty (n_samples, n_features) array of ``model.dtype``, or as given
+    (any float dtype) when the first layer is an adapted ``Normalization``."""
     X = _checks.as_float_array(name, X)
     if len(X) == 0:
         raise ValueError(f"{name} is empty: it must hold at least one sample")
@@ -25,6 +28,10 @@ def check_X(model, X, name: str) -> np.ndarray:
     if n_inputs is not None and X.shape[1] != n_inputs:
         raise ValueError(f"{name} must have {n_inputs} features (columns) for {first!r}; "
                          f"got shape {X.shape}")
+    if isinstance(first, Normalization) and first.mean is not None:
+        # Cast first, a column of 1e8 + N(0, 3) would keep 3 values of 399 in float32;
+        # the layer subtracts μ in float64, and then hands the model's dtype on.
+        return first.take_model_inputs(name, X, model.dtype)
     return _checks.check_dtype_range(name, X, model.dtype).astype(model.dtype, copy=False)
 
 

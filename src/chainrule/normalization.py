@@ -50,6 +50,9 @@ class Normalization(Layer):
 
     #: arrays that are part of the layer but not trained: model files save them
     state_arrays = ("mean", "std")
+    #: the dtype ``forward`` hands on; None: the inputs'. A Model whose first layer this
+    #: is sets its own (see ``take_model_inputs``), so its float32 network stays float32.
+    output_dtype = None
 
     def __init__(self, n_features: int | None = None, *, mean=None, std=None,
                  invert: bool = False):
@@ -73,20 +76,18 @@ class Normalization(Layer):
 
         ``X`` is (n_samples, n_features), or (n_samples,) for a single target. A
         constant column gets σ = 1, as scikit-learn's ``StandardScaler`` does: it
-        is centred, not blown up. Returns the layer, so ``Normalization().adapt(X)``
-        reads as one step.
+        is centred, not blown up. Any finite values are fine, up to float64's
+        largest (the statistics are computed without squaring them). Returns the
+        layer, so ``Normalization().adapt(X)`` reads as one step.
         """
-        X = as_float_array("Normalization.adapt X", X, ndim=None)
+        X = as_float_array("Normalization.adapt X", X, ndim=None, finite=False)
         if X.ndim == 1:
             X = X.reshape(-1, 1)
         if X.ndim != 2 or len(X) == 0:
             raise ValueError(f"Normalization.adapt X must be (n_samples, n_features) with at "
                              f"least one sample; got shape {X.shape}")
-        X = X.astype(np.float64, copy=False)  # statistics in float64, whatever the data
-        mean = X.mean(axis=0, keepdims=True)
-        std = X.std(axis=0, keepdims=True)
-        # A column that never varies (or varies below float64 resolution) keeps its scale.
-        std[std <= 1e-12 * np.maximum(np.abs(mean), 1.0)] = 1.0
+        _refuse_non_finite(X)
+        mean, std = _column_statistics(X.astype(np.float64, copy=False))
         self.set_statistics(mean, std)
         return self
 
@@ -108,7 +109,35 @@ class Normalization(Layer):
                              f"{std.min():g} at column {int(np.argmin(std))}")
         self.mean, self.std = mean, std
         self.n_features = mean.shape[1]
-        self._cast = {}  # the statistics in each dtype the layer has computed in
+        self._cast = {}  # σ in each dtype backward has run in: stale once μ, σ change
+
+    def take_model_inputs(self, name: str, X: np.ndarray, dtype) -> np.ndarray:
+        """The Model's check of the raw data it gives this layer, its first: ``X`` as is.
+
+        Any other first layer gets ``X`` cast to the model's dtype; this one gets
+        the values as given and standardises them in float64, so a column of
+        ``1e8 + N(0, 3)`` (timestamps, IDs, prices in cents) keeps every digit it has
+        until its mean is gone — float32 would have kept 3 distinct values of 399.
+        From now on ``forward`` hands ``dtype`` on. What must fit ``dtype`` is then
+        the layer's output, not ``X``: each column's smallest and largest value, mapped
+        (the map is monotone in each column), are checked against it.
+        """
+        self._check_adapted()
+        dtype = np.dtype(dtype)
+        limit = np.finfo(dtype).max
+        with np.errstate(over="ignore", invalid="ignore"):
+            ends = self._apply(np.vstack([X.min(axis=0), X.max(axis=0)]), self.invert)
+        fits = (np.abs(ends) <= limit).all(axis=0)
+        if not fits.all():
+            column = int(np.argmin(fits))
+            row = int(np.abs(ends[1, column]) > limit)
+            raise ValueError(
+                f"{name} column {column} holds {(X.min, X.max)[row](axis=0)[column]:g}, which "
+                f"{self!r} maps to {ends[row, column]:g}, beyond what the model's {dtype} "
+                f"can hold (±{limit:.3g}); the layer's statistics do not fit these data "
+                "(adapt it on data like them)")
+        self.output_dtype = dtype
+        return X
 
     def set_state_arrays(self, mean, std) -> None:
         """Restore the ``state_arrays`` a model file holds (the same as ``set_statistics``)."""
@@ -129,6 +158,7 @@ class Normalization(Layer):
         return Normalization(mean=self.mean.copy(), std=self.std.copy(), invert=not self.invert)
 
     def _apply(self, X, inverse: bool) -> np.ndarray:
+        """``X · σ + μ`` or ``(X − μ)/σ`` in float64, for any array of the layer's width."""
         self._check_adapted()
         X = as_float_array("X", X, ndim=None)
         flat = X.ndim == 1
@@ -139,12 +169,12 @@ class Normalization(Layer):
         out = X2 * self.std + self.mean if inverse else (X2 - self.mean) / self.std
         return out.ravel() if flat else out
 
-    def _statistics(self, dtype) -> tuple[np.ndarray, np.ndarray]:
-        """μ and σ in the dtype of the inputs, cast once: a float32 model stays float32."""
-        cast = self._cast.get(dtype)
-        if cast is None:
-            cast = self._cast[dtype] = (self.mean.astype(dtype), self.std.astype(dtype))
-        return cast
+    def _scale(self, dtype) -> np.ndarray:
+        """σ in ``dtype``, cast once (backward's factor: a float32 model stays float32)."""
+        std = self._cast.get(dtype)
+        if std is None:
+            std = self._cast[dtype] = self.std.astype(dtype)
+        return std
 
     def _check_adapted(self) -> None:
         if self.mean is None:
@@ -152,23 +182,34 @@ class Normalization(Layer):
                                "(or give mean= and std=)")
 
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
-        """``inputs`` (n_samples, n_features) → ``output`` of the same shape."""
+        """``inputs`` (n_samples, n_features) → ``output`` of the same shape.
+
+        Computed in float64 whatever the inputs, and rounded once to ``output_dtype``
+        (the inputs' dtype unless a Model set its own): the subtraction of μ is where
+        a large common offset cancels, so it must see every digit the data has.
+        """
         self._check_adapted()
         self.inputs = _check_inputs(self, inputs, self.n_inputs)
-        mean, std = self._statistics(self.inputs.dtype)
-        self.output = self._buffer("output", self.inputs.shape, self.inputs.dtype)
+        dtype = self.output_dtype or self.inputs.dtype
+        self.output = self._buffer("output", self.inputs.shape, dtype)
+        exact = self.output if dtype == np.float64 else self._buffer(
+            "exact", self.inputs.shape, np.float64)
         if self.invert:
-            np.multiply(self.inputs, std, out=self.output)  # x·σ + μ
-            self.output += mean
+            np.multiply(self.inputs, self.std, out=exact)  # x·σ + μ
+            exact += self.mean
         else:
-            np.subtract(self.inputs, mean, out=self.output)  # (x − μ)/σ
-            self.output /= std
+            np.subtract(self.inputs, self.mean, out=exact)  # (x − μ)/σ
+            exact /= self.std
+        if exact is not self.output:
+            self.output[...] = exact
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
         """∂((x − μ)/σ)/∂x = 1/σ per feature (σ for ``invert``): a fixed scale per column."""
         dvalues = self._check_dvalues(dvalues)
-        _, std = self._statistics(dvalues.dtype)
+        if not self.compute_dinputs:  # the Model's first layer: nothing upstream needs it
+            return None
+        std = self._scale(dvalues.dtype)
         self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
         if self.invert:
             np.multiply(dvalues, std, out=self.dinputs)
@@ -216,3 +257,35 @@ class Normalization(Layer):
         if self.invert:
             parts.append("invert=True")
         return f"Normalization({', '.join(parts)})"
+
+
+def _refuse_non_finite(X: np.ndarray) -> None:
+    """Name the first column (and row) holding NaN or ±inf: its statistics would be NaN."""
+    finite = np.isfinite(X)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(f"Normalization.adapt X must be finite: column {column} holds "
+                         f"{X[row, column]} at row {row} ({X.size - np.count_nonzero(finite)} "
+                         "NaN or infinite value(s) in all)")
+
+
+def _column_statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and population std (1 for a constant column), float64 (1, k).
+
+    The textbook ``sqrt(mean(x²) − mean(x)²)`` fails twice on real columns: x² overflows
+    above ~1e154, and for ``1e15 + small`` the two terms cancel to noise. So each column
+    is first divided by a power of two near its largest magnitude (exact: only the
+    exponent changes), which keeps every square below 16, and then shifted by one of its
+    own values (exact when the values are close: Sterbenz's lemma), so what is summed is
+    the spread, not the offset.
+    """
+    _, exponent = np.frexp(np.abs(X).max(axis=0, keepdims=True))
+    scale = np.ldexp(1.0, exponent - 1)  # |X / scale| < 2; never 2**1024, which is inf
+    scaled = X / scale
+    reference = scaled[:1]
+    shifted = scaled - reference  # |shifted| < 4
+    mean = (reference + shifted.mean(axis=0, keepdims=True)) * scale
+    std = shifted.std(axis=0, keepdims=True) * scale
+    # A constant column keeps its scale: it is centred, not divided by zero.
+    std[X.min(axis=0, keepdims=True) == X.max(axis=0, keepdims=True)] = 1.0
+    return mean, std
