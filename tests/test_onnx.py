@@ -8,30 +8,13 @@ import pytest
 import chainrule as cr
 from chainrule import cli
 from chainrule.layers import Layer
+from chainrule.normalization import Normalization
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 chainrule_onnx = pytest.importorskip("chainrule.onnx")
 
 N_FEATURES = 6
-
-try:  # issue 13's layer
-    from chainrule.normalization import Normalization as REAL_NORMALIZATION
-except ImportError:  # pragma: no cover - until it lands
-    REAL_NORMALIZATION = None
-
-
-class Normalization(Layer):
-    """Stand-in with the shape of issue 13's layer (mean and std, as non-trainable arrays),
-    so the exporter's duck typing is tested whether or not the real layer is present."""
-
-    def __init__(self, mean, std):
-        self.mean, self.std = np.asarray(mean), np.asarray(std)
-
-    def forward(self, inputs, training=True):
-        self.output = (inputs - self.mean) / self.std
-        return self.output
-
 
 def hidden_layers(dtype):
     """One case per exportable layer type, placed between two Dense layers."""
@@ -45,8 +28,7 @@ def hidden_layers(dtype):
         "dropout": cr.Dropout(0.5, rng=0),
         "softmax": cr.Softmax(),
     }
-    if REAL_NORMALIZATION is not None:
-        cases["normalization"] = _adapted(REAL_NORMALIZATION(), dtype)
+    cases["normalization"] = _adapted(Normalization(), dtype)
     return cases
 
 
@@ -122,7 +104,7 @@ def test_the_books_classes_export_as_their_base(tmp_path):
 
 def test_normalization_is_exported_as_affine_ops(tmp_path):
     rng = np.random.default_rng(5)
-    norm = Normalization(rng.normal(1, 2, (1, N_FEATURES)), rng.uniform(0.5, 3, (1, N_FEATURES)))
+    norm = Normalization(mean=rng.normal(1, 2, N_FEATURES), std=rng.uniform(0.5, 3, N_FEATURES))
     model = build(cr.ReLU(), first=norm)
     proto = chainrule_onnx.to_onnx(model)
     ops = [node.op_type for node in proto.graph.node]
@@ -135,14 +117,12 @@ def test_normalization_is_exported_as_affine_ops(tmp_path):
 
 
 def test_unadapted_normalization_is_refused(tmp_path):
-    norm = Normalization(None, None)
-    norm.mean = norm.std = None
+    norm = Normalization()
     with pytest.raises(ValueError, match=r"Normalization_0 .*adapt\(X\)"):
         chainrule_onnx.export(build(cr.ReLU(), first=norm), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
 
 
-@pytest.mark.skipif(REAL_NORMALIZATION is None, reason="chainrule has no Normalization yet")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_scaling_that_travels_with_the_model(tmp_path, dtype):
     """Normalization first (raw inputs) and inverted last (targets' units): the regression
@@ -150,8 +130,8 @@ def test_scaling_that_travels_with_the_model(tmp_path, dtype):
     rng = np.random.default_rng(11)
     X = rng.normal(50, 20, size=(300, N_FEATURES))
     y = X @ rng.normal(size=(N_FEATURES, 2)) + 1000
-    inputs_layer = REAL_NORMALIZATION().adapt(X)
-    targets_layer = REAL_NORMALIZATION().adapt(y)
+    inputs_layer = Normalization().adapt(X)
+    targets_layer = Normalization().adapt(y)
     model = cr.Model([inputs_layer, cr.Dense(N_FEATURES, 16, init="he", dtype=dtype, rng=rng),
                       cr.ReLU(), cr.Dense(16, 2, dtype=dtype, rng=rng), cr.Linear(),
                       targets_layer.inverted()])

@@ -27,6 +27,60 @@ OPTIMIZERS = {cls.__name__: cls for cls in (
     optimizers.SGD, optimizers.Adagrad, optimizers.RMSprop, optimizers.Adam)}
 METRICS = {cls.__name__: cls for cls in (metrics.CategoricalAccuracy, metrics.RegressionAccuracy)}
 
+# What a class body may define and still be recorded as the registered class it extends:
+# how it is built and shown, and Python's bookkeeping. The book's names need no more
+# (``Layer_Dense`` only takes its regularisers positionally), and a file records the base
+# class with ``config()``, which rebuilds the same object. Anything else — forward,
+# backward, jacobian, config, a loss's or a metric's formula, an optimizer's update, a class
+# constant such as ``params`` — may change what the object computes, and the base class
+# named in the file would then compute something else, silently.
+CONSTRUCTION = frozenset({
+    "__init__", "__repr__", "__str__", "__doc__", "__module__", "__qualname__", "__dict__",
+    "__weakref__", "__annotations__", "__firstlineno__", "__static_attributes__",
+    "__slots__", "__orig_bases__", "__parameters__"})
+
+
+def registered_base(obj, registry: dict):
+    """The first class along ``type(obj)``'s MRO that ``registry`` holds, or None."""
+    for cls in type(obj).__mro__:
+        if registry.get(cls.__name__) is cls:
+            return cls
+    return None
+
+
+def check_same_math(obj, base: type, what: str, action: str) -> None:
+    """Refuse to record ``obj`` as ``base`` unless it computes what ``base`` computes.
+
+    Every class in ``type(obj)``'s MRO that ``base`` does not already have — subclasses,
+    classes in between, mixins — may define only ``CONSTRUCTION`` names, unless it is
+    chainrule's own (the book's ``Layer_Dense`` and ``Layer_Dropout``, tested to round
+    trip); and the object may not hold a method of its own (``layer.forward = ...``).
+    ``what`` names the object ("layer 2", "loss"), ``action`` is "save" or "export".
+    Raises ``TypeError`` naming the class and the method.
+    """
+    for cls in type(obj).__mro__:
+        if cls in base.__mro__ or cls.__module__.partition(".")[0] in ("chainrule", "abc",
+                                                                       "typing"):
+            continue
+        changed = sorted(set(vars(cls)) - CONSTRUCTION)
+        if changed:
+            _refuse(obj, what, action, base,
+                    f"its class {cls.__qualname__} defines {', '.join(map(repr, changed))}")
+    own = vars(obj) if hasattr(obj, "__dict__") else {}
+    for name, value in own.items():
+        if callable(value) and callable(getattr(type(obj), name, None)):
+            _refuse(obj, what, action, base, f"the object holds its own {name!r}, in place of "
+                                             f"its class's")
+
+
+def _refuse(obj, what: str, action: str, base: type, reason: str):
+    where = "an ONNX graph would compute" if action == "export" else "a file would rebuild"
+    alternative = ("" if action == "export" else "; model.save_parameters(path) keeps the "
+                   "parameters alone, for a model built with your classes in code")
+    raise TypeError(f"cannot {action} {what} ({type(obj).__name__}): {reason}, and {where} "
+                    f"{base.__name__}'s math instead. Only __init__ and __repr__ may differ "
+                    f"from the built-in class{alternative}")
+
 
 def parameters(header: dict, arrays: dict) -> list[tuple]:
     """The parameters as ``Model.set_parameters`` takes them, from any kind of file."""

@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from . import io
+
 
 def resume_source(model, checkpoint):
     """The model to continue from: this one if loaded from a checkpoint, or the file's.
@@ -21,6 +23,8 @@ def resume_source(model, checkpoint):
     wrote the file itself), training goes on and overwrites it. A file that holds
     another model, or no checkpoint at all, is refused and left alone.
     """
+    if checkpoint is not None:  # a class the file cannot record is refused before epoch 1
+        io.check_savable(model)
     if model.resume_from_checkpoint:
         return model
     if checkpoint is None or not os.path.exists(checkpoint):

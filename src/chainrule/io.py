@@ -48,8 +48,8 @@ from . import _filevalues as values
 from ._archive import MAX_MEMBERS, Archive, ModelFileError
 from ._atomic import atomic_write
 
-__all__ = ["ModelFileError", "atomic_write", "load_model", "load_parameters", "read_archive",
-           "save_model", "save_parameters"]
+__all__ = ["ModelFileError", "atomic_write", "check_savable", "load_model", "load_parameters",
+           "read_archive", "save_model", "save_parameters"]
 
 FORMAT = "chainrule"
 VERSION = 2
@@ -76,9 +76,7 @@ def save_model(model, path, *, checkpoint: bool = False) -> None:
         "format": FORMAT,
         "version": VERSION,
         "kind": "checkpoint" if checkpoint else "model",
-        "layers": [_describe(layer, _build.LAYERS, "layer") for layer in model.layers],
-        "loss": _describe(model.loss, _build.LOSSES, "loss"),
-        "accuracy": _describe(model.accuracy, _build.METRICS, "accuracy"),
+        **_describe_classes(model),
         "optimizer": None,
         "epoch": values.check_count(model.epoch, "model.epoch", loading=False),
         "history": history_keys,
@@ -103,27 +101,53 @@ def save_model(model, path, *, checkpoint: bool = False) -> None:
     _write_archive(path, header, arrays)
 
 
+def check_savable(model) -> None:
+    """Raise what ``save_model`` would raise for a class it cannot record (a subclass with
+    math of its own, or a class of no registry), without writing: a run that will write
+    checkpoints checks this before its first epoch."""
+    _describe_classes(model)
+    if model.optimizer is not None:
+        _describe(model.optimizer, _build.OPTIMIZERS, "optimizer")
+
+
+def _describe_classes(model) -> dict:
+    return {
+        "layers": [_describe(layer, _build.LAYERS, "layer", f"layer {i}")
+                   for i, layer in enumerate(model.layers)],
+        "loss": _describe(model.loss, _build.LOSSES, "loss"),
+        "accuracy": _describe(model.accuracy, _build.METRICS, "accuracy"),
+    }
+
+
 def save_parameters(model, path) -> None:
     """Write only the parameters of ``model`` to ``path``."""
     header = {
         "format": FORMAT,
         "version": VERSION,
         "kind": "parameters",
-        "layers": [{"class": _describe(layer, _build.LAYERS, "layer")["class"]}
+        # Only the parameters: a subclass with its own math is rebuilt in code, not from here.
+        "layers": [{"class": _base(layer, _build.LAYERS, "layer").__name__}
                    for layer in model.layers],
     }
     _write_archive(path, header, _parameter_arrays(model))
 
 
-def _describe(obj, registry: dict, what: str):
-    """Class name and ``config()``; a subclass (the book's names) is saved as its base."""
+def _describe(obj, registry: dict, kind: str, what: str | None = None):
+    """Class name and ``config()``. A subclass that only builds its object differently (the
+    book's names) is saved as its base; one that changes the math is refused."""
     if obj is None:
         return None
-    for cls in type(obj).__mro__:
-        if registry.get(cls.__name__) is cls:
-            return {"class": cls.__name__, "config": obj.config()}
-    raise TypeError(f"cannot save {obj!r}: a model file can hold only these {what} classes "
-                    f"and their subclasses: {sorted(registry)}")
+    base = _base(obj, registry, kind)
+    _build.check_same_math(obj, base, what or kind, "save")
+    return {"class": base.__name__, "config": obj.config()}
+
+
+def _base(obj, registry: dict, kind: str) -> type:
+    base = _build.registered_base(obj, registry)
+    if base is None:
+        raise TypeError(f"cannot save {obj!r}: a model file can hold only these {kind} classes "
+                        f"and their subclasses: {sorted(registry)}")
+    return base
 
 
 def _parameter_arrays(model) -> dict:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _build
 from .io import atomic_write
 
 OPSET = 13
@@ -30,8 +31,9 @@ INPUT, OUTPUT, BATCH = "input", "output", "batch"
 # Layers that are one ONNX operator with the same name for the same function.
 _ELEMENTWISE = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
                 "Linear": "Identity", "Dropout": "Identity", "Input": "Identity"}
-# Matched along each layer's class hierarchy, so the book's subclasses (Layer_Dense, ...)
-# export as their base; Normalization by name alone, whichever module defines it.
+# The registered classes a model file holds (_build.LAYERS), matched along each layer's
+# class hierarchy: the book's subclasses (Layer_Dense, ...) export as their base, and a
+# subclass with math of its own is refused, as Model.save refuses it.
 SUPPORTED = ("Dense", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Linear", "Dropout",
              "Input", "Normalization")
 
@@ -72,6 +74,8 @@ def to_onnx(model):
         if _kind(layer) is None:
             raise TypeError(f"model.layers[{index}] ({layer!r}) cannot be exported to ONNX; "
                             f"supported layers: {', '.join(SUPPORTED)}")
+        _build.check_same_math(layer, _build.LAYERS[_kind(layer)], f"model.layers[{index}]",
+                               "export")
     dtype = np.dtype(model.dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"model parameters must be float32 or float64; got {dtype}")
@@ -119,10 +123,8 @@ def export(model, path) -> None:
 
 def _kind(layer) -> str | None:
     """The supported layer type ``layer`` is, or None."""
-    for cls in type(layer).__mro__:
-        if cls.__name__ in SUPPORTED:
-            return cls.__name__
-    return None
+    base = _build.registered_base(layer, _build.LAYERS)
+    return None if base is None or base.__name__ not in SUPPORTED else base.__name__
 
 
 class _Graph:
