@@ -196,6 +196,34 @@ def test_crossentropy_losses_and_the_fused_gradient(targets, rng):
     assert ulps(grad_a, grad_b).max() == 0
 
 
+# 1 − 1e-7 in float32 is 1 − 2⁻²³: the upper clip. Just below and above it, and 1 itself.
+NEAR_ONE = [np.float32(1.0), np.nextafter(np.float32(1), np.float32(0)), np.float32(1 - 1e-7),
+            np.float32(1 - 2**-22), np.float32(0.999)]
+
+
+@pytest.mark.parametrize("confidence", NEAR_ONE, ids=["1", "1-2^-24", "1-1e-7", "1-2^-22",
+                                                      "0.999"])
+def test_a_confident_correct_prediction_is_clipped_as_numpy_and_keras_clip_it(confidence):
+    """−log(clip(p, 1e-7, 1 − 1e-7)) for the target class, as Keras' categorical
+    cross-entropy clips: p = 1 costs −log(1 − 1e-7) ≈ 1.19e-7 in float32, not 0."""
+    p = np.array([[confidence, 1 - confidence, 0.0]], np.float32)
+    y = np.eye(3, dtype=np.float32)[[0]]
+    expected = -np.log(np.minimum(confidence, np.float32(1 - 1e-7)))
+    for losses in on_both_paths(lambda: cr.CategoricalCrossentropy().sample_losses(p, y).copy()):
+        assert ulps(losses, np.full(1, expected, np.float32)).max() <= 1
+
+
+@pytest.mark.parametrize("margin", [20.0, 40.0, 100.0])
+def test_the_fused_loss_clips_a_softmax_of_exactly_one_on_both_paths(margin):
+    """Logits this far apart give a float32 softmax of exactly 1: the loss is the clip's
+    −log(1 − 1e-7) (≈ 1.19e-7) per sample on both paths, not 0."""
+    logits = np.array([[margin, 0.0, 0.0], [0.0, margin, 0.0]], np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1]]
+    expected = -np.log(np.float32(1 - 1e-7))
+    for loss in on_both_paths(lambda: cr.SoftmaxCategoricalCrossentropy().forward(logits, y)):
+        assert loss == pytest.approx(float(expected), rel=1e-6)
+
+
 def test_a_nan_prediction_gives_a_nan_loss_on_both_paths():
     p = np.full((2, 3), 1 / 3, np.float32)
     p[0, 2] = np.nan  # not the target class: NaN must still reach the loss
