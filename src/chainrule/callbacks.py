@@ -11,12 +11,20 @@ same for every callback::
         on_epoch_end(epoch, logs)       # logs: loss, accuracy, val_loss, …
     on_train_end
 
+Before any of them, and before training changes anything, ``check_run(figures)``
+lets each callback refuse a run it cannot serve (a ``monitor`` the run will not
+log, a folder that does not exist). A callback with state starts every run
+clean, as Keras' do; only a run resumed from a checkpoint continues the state
+the checkpoint kept (``set_state``).
+
 A callback stops training by setting ``model.stop_training = True``.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+import numbers
 import os
 
 from ._checks import check_nonnegative, check_positive_int, describe
@@ -26,9 +34,22 @@ class Callback:
     """Base class: every hook does nothing. ``self.model`` is the Model being trained."""
 
     model = None
+    _resumed = False  # set by set_state: this run continues a checkpoint's
 
     def set_model(self, model) -> None:
         self.model = model
+
+    def check_run(self, figures: tuple[str, ...]) -> None:
+        """Refuse, before training changes anything, a run this callback cannot serve.
+
+        ``figures`` are the names of the figures every epoch of the run logs (``loss``,
+        ``accuracy``, ``data_loss``, ``reg_loss``, ``lr``, and ``val_loss``,
+        ``val_accuracy`` with held-out data). By default a callback with a ``monitor``
+        (a str) is refused when the run will not log it.
+        """
+        monitor = getattr(self, "monitor", None)
+        if isinstance(monitor, str) and monitor not in figures:
+            raise ValueError(missing_monitor(self, monitor, figures))
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Before the first epoch."""
@@ -59,37 +80,83 @@ class Callback:
         return f"{type(self).__name__}()"
 
 
+def missing_monitor(callback: Callback, monitor: str, figures) -> str:
+    """The refusal of a ``monitor`` that is not among the run's ``figures``."""
+    message = (f"{type(callback).__name__} monitor {monitor!r} is not among the figures this "
+               f"run logs {sorted(figures)}")
+    held_out = " (give validation_data or validation_split)"
+    if monitor.startswith("val_") and monitor[4:] in figures:
+        return message + held_out
+    candidates = [*figures, *(name for name in ("val_loss", "val_accuracy")
+                              if name not in figures)]
+    close = difflib.get_close_matches(monitor, candidates, n=1)
+    if not close:
+        return message
+    return message + f"; did you mean {close[0]!r}?" + ("" if close[0] in figures else held_out)
+
+
+def upwards(owner: str, monitor: str, mode) -> bool:
+    """Whether higher values of ``monitor`` are better, from ``mode`` ("auto": accuracies)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max'; got {mode!r}")
+    return mode == "max" or (mode == "auto" and monitor.endswith("accuracy"))
+
+
+def check_finite(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    return float(value)
+
+
 def overrides(callback: Callback, hook: str) -> bool:
     """Whether ``callback`` defines ``hook`` itself: the loop skips per-step no-ops."""
     return getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 class EarlyStopping(Callback):
-    """Stop when a monitored figure has stopped improving.
+    """Stop when a monitored figure has stopped improving (Keras' ``EarlyStopping``).
+
+    Every epoch that does not improve on the best value so far by more than
+    ``min_delta`` adds one to ``wait``; an improvement sets it back to 0. Training
+    stops at the end of the epoch where ``wait`` reaches ``patience`` — after
+    ``patience`` epochs in a row without improvement (after one when ``patience``
+    is 0 or 1, as in Keras), never on the first epoch.
 
     Parameters
     ----------
     monitor : str
         A key of the epoch's logs: ``"val_loss"`` (the default), ``"loss"``,
-        ``"val_accuracy"``, … Figures named ``*accuracy`` improve upwards, the
-        others downwards.
+        ``"val_accuracy"``, … It is checked before training starts.
     patience : int
-        Epochs without improvement tolerated before stopping.
+        Epochs in a row without improvement after which training stops.
     min_delta : float
         The smallest change that counts as an improvement.
     restore_best_weights : bool
-        At the end, put back the parameters of the best epoch.
+        At the end, put back the parameters of the best epoch (those of the first
+        epoch when no epoch improved).
+    mode : {"auto", "min", "max"}
+        Which way is better; ``"auto"``: upwards for figures named ``*accuracy``,
+        downwards for the others.
+    baseline : float, optional
+        A value to beat: an epoch improving on the best so far but not on the
+        baseline still counts as waiting, so a run that never beats the baseline
+        stops after ``patience`` epochs.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
-                 restore_best_weights: bool = False):
+                 restore_best_weights: bool = False, *, mode: str = "auto",
+                 baseline: float | None = None):
         if not isinstance(monitor, str):
             raise TypeError(f"EarlyStopping monitor must be a str; got {monitor!r}")
         self.monitor = monitor
         self.patience = check_positive_int("EarlyStopping patience", patience, allow_zero=True)
         self.min_delta = check_nonnegative("EarlyStopping min_delta", min_delta)
         self.restore_best_weights = bool(restore_best_weights)
-        self.higher_is_better = monitor.endswith("accuracy")
+        self.mode = mode
+        self.higher_is_better = upwards("EarlyStopping", monitor, mode)
+        if baseline is not None:
+            baseline = check_finite("EarlyStopping baseline", baseline)
+        self.baseline = baseline
         self._reset()
 
     def _reset(self) -> None:
@@ -100,23 +167,27 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_train_begin(self, logs=None) -> None:
-        if self.model.epoch == 0:
+        if not self._resumed:
             self._reset()
+        self._resumed = False
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitor {self.monitor!r} is not among this "
-                             f"epoch's figures {sorted(logs)}"
-                             + (" (give validation_data or validation_split)"
-                                if self.monitor.startswith("val_") else ""))
-        value = logs[self.monitor]
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = float(value), epoch, 0
+            raise ValueError(missing_monitor(self, self.monitor, logs))
+        value = float(logs[self.monitor])
+        if self.restore_best_weights and self.best_weights is None:
+            # Until an epoch improves, the best weights are the first epoch's.
+            self.best_weights, self.best_epoch = self.model.get_parameters(), epoch
+        self.wait += 1
+        if self._improved(value, self.best):
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_parameters()
+            # Patience starts again only for a value that also beats the baseline.
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
             return
-        self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 1:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -124,12 +195,12 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_parameters(self.best_weights)
 
-    def _improved(self, value: float) -> bool:
+    def _improved(self, value: float, reference: float) -> bool:
         if not math.isfinite(value):
             return False
         if self.higher_is_better:
-            return value > self.best + self.min_delta
-        return value < self.best - self.min_delta
+            return value > reference + self.min_delta
+        return value < reference - self.min_delta
 
     def get_state(self) -> dict:
         state = {"best": self.best if math.isfinite(self.best) else None,
@@ -142,6 +213,7 @@ class EarlyStopping(Callback):
         return state
 
     def set_state(self, state: dict) -> None:
+        self._resumed = True  # this run continues the checkpoint's: on_train_begin keeps it
         best = state.get("best")
         worst = -math.inf if self.higher_is_better else math.inf
         self.best = worst if best is None else float(best)
@@ -160,7 +232,8 @@ class EarlyStopping(Callback):
 
     def __repr__(self) -> str:
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
-                f"min_delta={self.min_delta}, restore_best_weights={self.restore_best_weights})")
+                f"min_delta={self.min_delta}, restore_best_weights={self.restore_best_weights}, "
+                f"mode={self.mode!r}, baseline={self.baseline})")
 
 
 class GradientMonitor(Callback):
@@ -286,16 +359,33 @@ class CSVLogger(Callback):
         self.keys: list[str] | None = None
         self.offset: int | None = None  # the file's length after the last row written
 
-    def on_train_begin(self, logs=None) -> None:
+    def check_run(self, figures) -> None:
+        super().check_run(figures)
         folder = os.path.dirname(os.path.abspath(self.filename))
         if not os.path.isdir(folder):
             raise ValueError(f"CSVLogger folder {folder!r} does not exist")
-        if self.offset is not None:
+        if os.path.isdir(self.filename):
+            raise ValueError(f"CSVLogger filename {self.filename!r} is a folder; give a file path")
+        if self._resumed:
+            self._check_length(self.offset)
+        elif self.append and figures:
+            # The columns this run will write, known now: refuse a file of other columns
+            # before the first epoch, not after it.
+            header = self._existing_header()
+            if header is not None and header != ["epoch", *figures]:
+                raise ValueError(f"CSVLogger cannot append to {self.filename!r}: its columns "
+                                 f"are {header}, this run's {['epoch', *figures]}")
+
+    def on_train_begin(self, logs=None) -> None:
+        if self._resumed and self.offset is not None:
             self._cut_to(self.offset)  # resumed: rows after the checkpoint are written again
-        elif not self.append:
-            with open(self.filename, "w", encoding="utf-8"):
-                pass
-            self.keys = None
+        else:
+            # A new run: a new file, or (append=True) its rows below those already there.
+            self.keys = self.offset = None
+            if not self.append:
+                with open(self.filename, "w", encoding="utf-8"):
+                    pass
+        self._resumed = False
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         if self.keys is None:
@@ -322,18 +412,25 @@ class CSVLogger(Callback):
         with open(self.filename, encoding="utf-8") as f:
             return f.readline().rstrip("\n").split(self.separator)
 
-    def _cut_to(self, offset: int) -> None:
-        size = os.path.getsize(self.filename) if os.path.exists(self.filename) else None
+    def _check_length(self, offset: int | None) -> None:
+        """A resumed run continues the file only if it still holds the rows it had."""
+        if offset is None:
+            return
+        size = os.path.getsize(self.filename) if os.path.isfile(self.filename) else None
         if size is None or size < offset:
             held = "does not exist" if size is None else f"holds {size} bytes"
             raise ValueError(f"CSVLogger cannot continue {self.filename!r}: it had {offset} "
                              f"bytes at the last epoch logged and now {held}")
+
+    def _cut_to(self, offset: int) -> None:
+        self._check_length(offset)
         os.truncate(self.filename, offset)
 
     def get_state(self) -> dict:
         return {"keys": self.keys, "offset": self.offset}
 
     def set_state(self, state: dict) -> None:
+        self._resumed = True  # this run continues the checkpoint's file
         keys, offset = state.get("keys"), state.get("offset")
         self.keys = None if keys is None else [str(key) for key in keys]
         self.offset = None if offset is None else int(offset)

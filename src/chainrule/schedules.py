@@ -25,7 +25,7 @@ import math
 import numbers
 
 from ._checks import check_nonnegative, check_positive, check_positive_int, describe
-from .callbacks import Callback
+from .callbacks import Callback, missing_monitor, upwards
 
 __all__ = ["CosineDecay", "ExponentialDecay", "LambdaSchedule", "LearningRateCallback",
            "LinearWarmup", "ReduceLROnPlateau", "StepDecay"]
@@ -183,14 +183,17 @@ class ReduceLROnPlateau(LearningRateCallback):
     min_delta : float
         The smallest change that counts as an improvement.
     min_lr : float
-        The lowest ``learning_rate × factor`` a reduction goes to.
+        The lowest ``learning_rate × factor`` a reduction goes to (a rate, as in Keras,
+        not a factor).
     verbose : bool
         Print a line at each reduction.
+    mode : {"auto", "min", "max"}
+        Which way is better; ``"auto"``: upwards for ``*accuracy``, downwards otherwise.
     """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0,
-                 verbose: bool = False):
+                 verbose: bool = False, *, mode: str = "auto"):
         if not isinstance(monitor, str):
             raise TypeError(f"ReduceLROnPlateau monitor must be a str; got {describe(monitor)}")
         reduction = check_positive("ReduceLROnPlateau factor", factor)
@@ -205,7 +208,8 @@ class ReduceLROnPlateau(LearningRateCallback):
         self.min_delta = check_nonnegative("ReduceLROnPlateau min_delta", min_delta)
         self.min_lr = check_nonnegative("ReduceLROnPlateau min_lr", min_lr)
         self.verbose = bool(verbose)
-        self.higher_is_better = monitor.endswith("accuracy")
+        self.mode = mode
+        self.higher_is_better = upwards("ReduceLROnPlateau", monitor, mode)
         self._reset()
 
     def _reset(self) -> None:
@@ -214,16 +218,15 @@ class ReduceLROnPlateau(LearningRateCallback):
         self.wait = self.cooldown_counter = 0
 
     def on_train_begin(self, logs=None) -> None:
-        if self.model.epoch == 0:
+        # A new run starts clean (as Keras'); one resumed from a checkpoint continues.
+        if not self._resumed:
             self._reset()
+        self._resumed = False
         super().on_train_begin(logs)
 
     def on_epoch_end(self, epoch, logs=None) -> None:
         if self.monitor not in logs:
-            raise ValueError(f"ReduceLROnPlateau monitor {self.monitor!r} is not among this "
-                             f"epoch's figures {sorted(logs)}"
-                             + (" (give validation_data or validation_split)"
-                                if self.monitor.startswith("val_") else ""))
+            raise ValueError(missing_monitor(self, self.monitor, logs))
         value = float(logs[self.monitor])
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
@@ -245,10 +248,10 @@ class ReduceLROnPlateau(LearningRateCallback):
     def _reduce(self, epoch: int) -> None:
         floor = self.min_lr / self.model.optimizer.learning_rate
         factor = max(self.factor * self.reduction, floor)
-        self.wait = 0
         if factor >= self.factor:
-            return  # already at min_lr
+            return  # already at min_lr: as Keras, no reduction, no cooldown
         self.factor = factor
+        self.wait = 0
         self.cooldown_counter = self.cooldown
         apply_factors(self.model)
         if self.verbose:
@@ -261,6 +264,7 @@ class ReduceLROnPlateau(LearningRateCallback):
                 "wait": self.wait, "cooldown_counter": self.cooldown_counter}
 
     def set_state(self, state: dict) -> None:
+        self._resumed = True  # this run continues the checkpoint's: on_train_begin keeps it
         best = state.get("best")
         self.best = (-math.inf if self.higher_is_better else math.inf) if best is None \
             else float(best)
@@ -271,4 +275,4 @@ class ReduceLROnPlateau(LearningRateCallback):
     def __repr__(self) -> str:
         return (f"ReduceLROnPlateau(monitor={self.monitor!r}, factor={self.reduction}, "
                 f"patience={self.patience}, min_delta={self.min_delta}, "
-                f"cooldown={self.cooldown}, min_lr={self.min_lr})")
+                f"cooldown={self.cooldown}, min_lr={self.min_lr}, mode={self.mode!r})")

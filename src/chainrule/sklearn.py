@@ -145,12 +145,15 @@ class _ChainruleEstimator(BaseEstimator):
 
     def _callbacks(self, incremental: bool) -> list:
         """Stop when the validation loss (or else the training loss) stops improving."""
+        # scikit-learn stops after *more than* n_iter_no_change epochs without improvement;
+        # EarlyStopping (as Keras') after `patience` of them.
+        patience = self.n_iter_no_change + 1
         if self.early_stopping:
-            return [EarlyStopping("val_loss", patience=self.n_iter_no_change,
-                                  min_delta=self.tol, restore_best_weights=True)]
+            return [EarlyStopping("val_loss", patience=patience, min_delta=self.tol,
+                                  restore_best_weights=True)]
         if incremental:  # one epoch: nothing to stop
             return []
-        return [EarlyStopping("loss", patience=self.n_iter_no_change, min_delta=self.tol)]
+        return [EarlyStopping("loss", patience=patience, min_delta=self.tol)]
 
     def _check_params(self) -> list[int]:
         """Refuse bad parameters, naming them, before anything is built; return the sizes."""

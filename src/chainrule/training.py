@@ -34,8 +34,17 @@ def train(model, X, y, *, epochs=1, batch_size=None, validation_data=None, print
     """What ``Model.train`` does; see its docstring."""
     plan = make_plan(model, X, y, epochs, batch_size, validation_data, print_every, shuffle,
                      rng, progress, checkpoint, callbacks, validation_split)
+    for callback in plan.callbacks:
+        callback.check_run(figures(plan))  # a misspelt monitor is refused before epoch 1
     _start(model, plan)
     return _run(model, plan)
+
+
+def figures(plan: Plan) -> tuple[str, ...]:
+    """The names of the figures every epoch of the run logs, in the order of its logs
+    (what ``_train_epoch`` and ``_end_epoch`` put in ``stats``)."""
+    names = ("loss", "accuracy", "data_loss", "reg_loss", "lr")
+    return names + (("val_loss", "val_accuracy") if plan.validation is not None else ())
 
 
 # -- starting: resume, callbacks -----------------------------------------------------------------
