@@ -192,7 +192,8 @@ def test_warm_start_continues_training():
     warm = ChainruleRegressor(**params, max_iter=3, warm_start=True).fit(X, y)
     model = warm.model_
     warm.fit(X, y)
-    assert warm.model_ is model and warm.n_iter_ == 3
+    # It continued a copy of the network, which replaced the old one only once it succeeded.
+    assert warm.n_iter_ == 3 and warm.model_.epoch == 6 and model.epoch == 3
     assert warm.loss_curve_ == whole.loss_curve_
     np.testing.assert_array_equal(warm.predict(X), whole.predict(X))
     warm.set_params(hidden_layer_sizes=(8,))
@@ -376,3 +377,155 @@ def test_the_trained_model_saves_as_a_chainrule_file(tmp_path):
     loaded = cr.Model.load(tmp_path / "clf.chainrule")
     np.testing.assert_array_equal(loaded.predict(X.astype(np.float32)), clf.model_.predict(X))
     np.testing.assert_array_equal(clf.classes_[loaded.predict(X).argmax(axis=1)], clf.predict(X))
+
+
+# -- a failed fit leaves the estimator as it was -------------------------------------------------
+
+
+def fitted_state(estimator) -> dict:
+    """Every attribute fit sets (learned ones end in ``_``; private ones start with it), as
+    bytes: the network, its optimizer state and its random streams included."""
+    return {name: pickle.dumps(value) for name, value in vars(estimator).items()
+            if name.endswith("_") or name.startswith("_")}
+
+
+def diverging(estimator):
+    return estimator.set_params(optimizer="sgd", learning_rate=1e30)
+
+
+FRAME_NAMES = ["u", "v", "w", "x"]
+
+
+def frame(X):
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(X, columns=FRAME_NAMES[:X.shape[1]])
+
+
+X4 = np.random.default_rng(9).normal(size=(40, 4))
+CLASSIFIER_FAILURES = {
+    "strings-in-X": (lambda e: e, lambda X, y: (X.astype(str).astype(object) + "x", y),
+                     ValueError),
+    "nan-in-X": (lambda e: e, lambda X, y: (np.where(X > 2, np.nan, X), y), ValueError),
+    "continuous-y": (lambda e: e, lambda X, y: (X4, X4[:, 0]), ValueError),
+    "y-too-short": (lambda e: e, lambda X, y: (frame(X4), y[:39]), ValueError),
+    # (warm_start refuses new labels before training)
+    "new-labels-diverging": (diverging, lambda X, y: (X4 * 1e30, np.array(["p", "q"] * 20)),
+                             (cr.TrainingDiverged, ValueError)),
+    "diverging": (diverging, lambda X, y: (X * 1e30, y), cr.TrainingDiverged),
+    "one-class-warm": (lambda e: e.set_params(warm_start=True),
+                       lambda X, y: (X, np.full(len(y), "a")), ValueError),
+    "early-stopping-class-of-one": (lambda e: e.set_params(early_stopping=True),
+                                    lambda X, y: (X, np.r_[y[:-1], ["z"]]), ValueError),
+    "early-stopping-too-few": (lambda e: e.set_params(early_stopping=True),
+                               lambda X, y: (X[:5], y[:5]), ValueError),
+}
+
+
+@pytest.mark.parametrize("warm_start", [False, True], ids=["fresh", "warm"])
+@pytest.mark.parametrize("failure", list(CLASSIFIER_FAILURES))
+def test_a_classifier_refit_that_fails_leaves_every_fitted_attribute_as_it_was(failure,
+                                                                              warm_start):
+    change, data, error = CLASSIFIER_FAILURES[failure]
+    X, y = blobs(n=120)
+    clf = ChainruleClassifier(hidden_layer_sizes=(8,), max_iter=5, warm_start=warm_start,
+                              random_state=0).fit(X, y)
+    predictions = clf.predict_proba(X)  # first: a forward pass keeps its inputs and outputs
+    before, model = fitted_state(clf), clf.model_
+    change(clf)
+    with pytest.raises(error), warnings.catch_warnings():
+        # (a warm refit on a DataFrame first warns that the fit had no column names)
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(*data(X, y))
+    assert fitted_state(clf) == before and clf.model_ is model
+    # Predictions are the old network's, with the old labels.
+    clf.set_params(optimizer="adam", learning_rate=0.001, early_stopping=False)
+    np.testing.assert_array_equal(clf.predict_proba(X), predictions)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[predictions.argmax(axis=1)])
+    np.testing.assert_array_equal(clf.classes_, ["a", "b", "c"])
+
+
+REGRESSOR_FAILURES = {
+    "nan-in-X": (lambda e: e, lambda X, y: (np.where(X > 2, np.nan, X), y), ValueError),
+    "inf-in-y": (lambda e: e, lambda X, y: (X4, np.r_[np.inf, X4[1:, 0]]), ValueError),
+    "y-2d-warm-mismatch": (lambda e: e.set_params(warm_start=True),
+                           lambda X, y: (X, np.c_[y, y]), ValueError),
+    "x-width-warm": (lambda e: e.set_params(warm_start=True), lambda X, y: (X4[:, :3],
+                                                                            X4[:, 0]),
+                     ValueError),
+    "diverging": (lambda e: e.set_params(optimizer="sgd", learning_rate=1e10),
+                  lambda X, y: (X * 1e30, y), cr.TrainingDiverged),
+    "early-stopping-too-few": (lambda e: e.set_params(early_stopping=True),
+                               lambda X, y: (X[:3], y[:3]), ValueError),
+}
+
+
+@pytest.mark.parametrize("failure", list(REGRESSOR_FAILURES))
+def test_a_regressor_refit_that_fails_leaves_every_fitted_attribute_as_it_was(failure):
+    change, data, error = REGRESSOR_FAILURES[failure]
+    X, y = make_regression(80, 2, noise=0.1, random_state=0)
+    reg = ChainruleRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    predictions = reg.predict(X)
+    before, model = fitted_state(reg), reg.model_
+    change(reg)
+    with pytest.raises(error):
+        reg.fit(*data(X, y))
+    assert fitted_state(reg) == before and reg.model_ is model
+    np.testing.assert_array_equal(reg.predict(X), predictions)
+
+
+@pytest.mark.parametrize("make, data, error", [
+    pytest.param(lambda: ChainruleClassifier(hidden_layer_sizes=(8,), random_state=0),
+                 lambda X, y: (X[:4], ["a", "b", "zz", "a"]), ValueError,
+                 id="classifier-unknown-label"),
+    pytest.param(lambda: diverging(ChainruleClassifier(hidden_layer_sizes=(8,),
+                                                       random_state=0)),
+                 lambda X, y: (X * 1e30, y), cr.TrainingDiverged, id="classifier-diverging"),
+    pytest.param(lambda: ChainruleRegressor(hidden_layer_sizes=(8,), random_state=0),
+                 lambda X, y: (X[:, :1], y), ValueError, id="regressor-x-width"),
+    pytest.param(lambda: ChainruleRegressor(hidden_layer_sizes=(8,), optimizer="sgd",
+                                            learning_rate=1e10, random_state=0),
+                 lambda X, y: (X * 1e30, y), cr.TrainingDiverged, id="regressor-diverging"),
+])
+def test_a_partial_fit_that_fails_leaves_every_fitted_attribute_as_it_was(make, data, error):
+    X, labels = blobs(n=60)
+    estimator = make()
+    classifier = isinstance(estimator, ChainruleClassifier)
+    y = labels if classifier else X[:, 0] - X[:, 1]
+    lr = estimator.learning_rate
+    estimator.set_params(learning_rate=0.001)
+    for _ in range(2):
+        if classifier:
+            estimator.partial_fit(X, y, classes=["a", "b", "c"])
+        else:
+            estimator.partial_fit(X, y)
+    estimator.set_params(learning_rate=lr)
+    outputs = estimator.predict(X)
+    before, model = fitted_state(estimator), estimator.model_
+    with pytest.raises(error):
+        estimator.partial_fit(*data(X, y))
+    assert fitted_state(estimator) == before and estimator.model_ is model
+    np.testing.assert_array_equal(estimator.predict(X), outputs)
+
+
+@pytest.mark.parametrize("counts, fraction, match", [
+    pytest.param({"a": 30, "b": 30, "c": 1}, 0.1, r"class 'c' has 1 sample", id="class-of-one"),
+    pytest.param({"a": 3, "b": 3, "c": 3, "d": 3}, 0.1,
+                 r"holds out 2 of 12 samples, fewer than the 4 classes",
+                 id="fewer-held-out-than-classes"),
+    pytest.param({"a": 3, "b": 3, "c": 3}, 0.1, r"holds out 1 of 9 samples, too few",
+                 id="one-held-out"),
+    pytest.param({"a": 2, "b": 2}, 0.9, r"leaves 0 of 4 samples to train on",
+                 id="nothing-left-to-train"),
+    pytest.param({"a": 3, "b": 3, "c": 3}, 0.85, r"leaves 1 of 9 samples to train on.*3 classes",
+                 id="fewer-trained-than-classes"),
+])
+def test_early_stopping_refuses_a_split_it_cannot_make_in_its_own_words(counts, fraction,
+                                                                        match):
+    y = np.repeat(list(counts), list(counts.values()))
+    X = np.random.default_rng(0).normal(size=(len(y), 2))
+    clf = ChainruleClassifier(early_stopping=True, validation_fraction=fraction)
+    with pytest.raises(ValueError, match=match) as refused:
+        clf.fit(X, y)
+    assert "validation_fraction" in str(refused.value)
+    assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+    assert not hasattr(clf, "n_features_in_")

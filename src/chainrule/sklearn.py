@@ -12,6 +12,8 @@ Needs the optional extra ``chainrule[sklearn]``.
 
 from __future__ import annotations
 
+import copy
+import math
 import numbers
 from collections.abc import Iterable
 
@@ -104,10 +106,29 @@ class _ChainruleEstimator(BaseEstimator):
         return self._fit(X, y, incremental=False)
 
     def _fit(self, X, y, incremental: bool, classes=None):
+        """Fit a copy, and become it only once everything has succeeded.
+
+        A fit that raises — bad data, a split it cannot make, a training that diverged
+        — leaves every fitted attribute as it was, ``model_`` included: ``classes_``
+        and the network always belong together. (scikit-learn's MLP leaves a failed
+        fit half-done; the copy costs one network's memory.)
+        """
+        work = copy.copy(self)
+        work._fit_in_place(X, y, incremental, classes)
+        fitted = vars(work)
+        stale = [name for name in vars(self) if name not in fitted]
+        vars(self).update(fitted)  # one step: the new attributes arrive together
+        for name in stale:  # e.g. feature_names_in_ after a refit on a plain array
+            delattr(self, name)
+        return self
+
+    def _fit_in_place(self, X, y, incremental: bool, classes):
         sizes = self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "model_") or not (self.warm_start or incremental)
+        if not first:  # continue training a copy: the estimator's network stays as it was
+            self.model_ = copy.deepcopy(self.model_)
         X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype),
                              multi_output=self._multi_output, y_numeric=self._multi_output)
         targets = self._encode_targets(y, first, incremental, classes)
@@ -130,7 +151,6 @@ class _ChainruleEstimator(BaseEstimator):
         self.loss_curve_ = list(self.model_.history["loss"])
         if self.early_stopping:
             self.validation_loss_curve_ = list(self.model_.history["val_loss"])
-        return self
 
     def _prepare_model(self, sizes, first, n_features, n_samples, dropout_seed):
         """Build ``model_`` for a fresh fit; check that a continued one has the same shape."""
@@ -221,14 +241,39 @@ class _ChainruleEstimator(BaseEstimator):
                 layer.biases[...] = random_state.uniform(-bound, bound, fan_out)
 
     def _hold_out(self, X, targets, split_seed):
+        """``validation_fraction`` of the data held out (stratified for classifiers), checked
+        first, so that a split which cannot be made is refused in chainrule's words."""
+        n = len(X)
+        # train_test_split's sizes: the held-out share rounded up, the rest for training.
+        n_val = math.ceil(self.validation_fraction * n)
+        held = (f"validation_fraction={self.validation_fraction} holds out {n_val} of {n} "
+                "samples")
+        if n_val < 2:
+            raise ValueError(f"early_stopping: {held}, too few to judge the loss on (2 at "
+                             "least): raise validation_fraction or give more samples")
+        if n - n_val < 1:
+            raise ValueError(f"early_stopping: validation_fraction={self.validation_fraction} "
+                             f"leaves 0 of {n} samples to train on: lower it")
         stratify = targets if self._stratify else None
+        if stratify is not None:
+            counts = np.bincount(targets, minlength=len(self.classes_))
+            if counts.min() < 2:
+                label = self.classes_[int(np.argmin(counts))].tolist()  # 'c', not np.str_('c')
+                raise ValueError(f"early_stopping: class {label!r} has {counts.min()} "
+                                 "sample(s); the stratified split behind validation_fraction "
+                                 "needs 2 of each class (one to train on, one to hold out)")
+            k = len(counts)
+            if n_val < k:
+                raise ValueError(f"early_stopping: {held}, fewer than the {k} classes a "
+                                 "stratified split must hold out one of each: raise "
+                                 "validation_fraction or give more samples")
+            if n - n_val < k:
+                raise ValueError(f"early_stopping: validation_fraction="
+                                 f"{self.validation_fraction} leaves {n - n_val} of {n} "
+                                 f"samples to train on, fewer than the {k} classes: lower it")
         X, X_val, targets, targets_val = train_test_split(
             X, targets, test_size=self.validation_fraction, stratify=stratify,
             random_state=int(split_seed.generate_state(1)[0]))
-        if len(X_val) < 2:
-            raise ValueError("the validation set is too small: raise validation_fraction "
-                             f"({self.validation_fraction}) or give more samples "
-                             f"(got {len(X) + len(X_val)})")
         return X, targets, (X_val, targets_val)
 
     def _outputs(self, X) -> np.ndarray:
