@@ -117,9 +117,16 @@ def prepare_output(folder: Path) -> Path:
     return folder
 
 
+#: every file a run may write; one a run did not write this time is removed, so that a
+#: folder never holds one run's model beside another run's split or plots
+OUTPUT_FILES = ("model.chainrule", "split.json", "history.csv", "learning_curves.png",
+                "decision_boundary.png", "regression.png")
+
+
 def write_outputs(model, folder: Path, X_val, y_val, written: list, data=None) -> None:
     """The model file and the plots: learning curves, and the decision boundary (two
-    features) or the fit (one feature) on the held-out data."""
+    features) or the fit (one feature) on the held-out data. What an earlier run left
+    in ``folder`` and this one did not write is removed."""
     model_path = folder / "model.chainrule"
     model.save(model_path)
     written = [model_path, *written]
@@ -140,6 +147,9 @@ def write_outputs(model, folder: Path, X_val, y_val, written: list, data=None) -
             written.append(_save_figure(figure, folder / "regression.png"))
     except ImportError as exc:
         print(f"(no plots: {exc})", file=sys.stderr)
+    for name in OUTPUT_FILES:
+        if folder / name not in written:
+            (folder / name).unlink(missing_ok=True)
     print("wrote " + ", ".join(str(path) for path in written))
 
 

@@ -36,11 +36,13 @@ STEPS = 20_000  # --epochs auto: about this many optimizer steps (at most MAX_EP
 MAX_EPOCHS = 1_000
 PATIENCE_STEPS = 2_000  # --patience auto: about this many steps without improvement …
 MAX_PATIENCE = 200  # … but at most this many epochs
+OUTPUT = Path("chainrule-output")  # each run writes into a folder of its own below it
 
 
 def train(args) -> int:
     settings = check_options(args)
-    folder = prepare_output(args.output)  # before any training: a bad folder fails now
+    # Each dataset's run in its own folder: a digits run never lands beside the demo's.
+    folder = prepare_output(args.output or output_folder(args.dataset))  # a bad one fails now
     data = _cli_data.load(args.dataset, task=args.task, target=args.target, seed=args.seed)
     _check_classes(data)
     train_rows, test_rows = _cli_data.split(data, args.test_size, args.seed)
@@ -59,14 +61,21 @@ def train(args) -> int:
     print(f"split: {len(X):,} rows to train on, {len(X_test):,} held out for evaluate ({held}, "
           f"seed {args.seed})")
     model = _fit(args, settings, data, X, y, folder)
+    record = _cli_data.split_record(data, args.seed, args.test_size, args.target, test_rows)
     model.metadata = {"task": data.task, "classes": data.classes,
-                      "features": data.feature_names, "target": data.target_name,
-                      "dataset": Path(data.name).name, "scaled": not args.no_scaling}
+                      "dataset": Path(data.name).name, "scaled": not args.no_scaling,
+                      **_cli_data.input_metadata(data, X, not args.no_scaling),
+                      "split": _cli_data.split_identity(record)}
     print("held out: " + report_held_out(model, X_test, y_test, data.task))
-    written = [_cli_data.save_split(folder, data, args.seed, args.test_size, args.target,
-                                    test_rows), folder / "history.csv"]
+    written = [_cli_data.save_split(folder, record), folder / "history.csv"]
     write_outputs(model, folder, X_test, y_test, written, data)
     return 0
+
+
+def output_folder(dataset: str) -> Path:
+    """``chainrule-output/NAME``: the built-in dataset's name or the CSV file's stem."""
+    name = dataset if dataset in _cli_data.BUILTIN else Path(dataset).stem
+    return OUTPUT / (name if name.strip(". ") else "table")
 
 
 # -- checks ---------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ the task (or takes ``--task``), holds out a test split and records it beside the
 model, standardises inputs and regression targets inside the model, trains with
 early stopping on a validation split of the training rows, and reports on the
 held-out rows. ``main(argv)`` returns the exit status, so the CLI is testable
-in-process.
+in-process. Each run writes into a folder of its own (``chainrule-output/demo``,
+``chainrule-output/DATASET``) unless ``--output`` names one.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from .layers import Dense
 from .model import Model
 
 DATASETS = _cli_data.BUILTIN
+#: what ``chainrule --help`` says first: a whole sentence, plain text (no reST markup)
+DESCRIPTION = ("Train, evaluate and explain neural networks written in NumPy: the book's "
+               "spiral demo, your own CSV tables, predictions, the chain rule of any weight, "
+               "ONNX export and a live playground.")
 
 
 def main(argv=None) -> int:
@@ -50,7 +55,7 @@ def main(argv=None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chainrule", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="chainrule", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -66,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                    "model and two plots.")
     demo.add_argument("--epochs", type=int, default=10_000, help="epochs to train")
     demo.add_argument("--seed", type=int, default=0, help="NumPy's global seed, as the book")
-    _add_output(demo)
+    _add_output(demo, f"{_cli_train.OUTPUT / 'demo'}")
 
     train = command("train", _cli_train.train, help="train a network on a dataset or a CSV table",
                     description="Train an MLP on a built-in dataset or a CSV file (one row per "
@@ -115,7 +120,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="seed of the split, the weights, dropout and shuffling")
     train.add_argument("--print-every", type=int, default=None,
                        help="epochs between progress lines; None: about ten lines")
-    _add_output(train)
+    _add_output(train, f"{_cli_train.OUTPUT / 'DATASET'} (the built-in dataset's name or the "
+                "CSV file's name without .csv)")
 
     evaluate = command("evaluate", _cli_saved.evaluate,
                        help="scores of a saved model on held-out rows",
@@ -180,9 +186,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_output(command) -> None:
-    command.add_argument("--output", type=Path, default=Path("chainrule-output"),
-                         help="folder for the model file and everything else written")
+def _add_output(command, default: str) -> None:
+    command.add_argument("--output", type=Path, default=None,
+                         help="folder for the model file and everything else written (the "
+                         "files an earlier run left there are replaced or removed); None: "
+                         f"{default}")
     command.add_argument("--no-progress", action="store_true",
                          help="hide the progress bar (shown only on a terminal)")
 
@@ -192,7 +200,7 @@ def _add_output(command) -> None:
 
 def _demo(args) -> int:
     whole(args.epochs, "--epochs", 1)
-    folder = prepare_output(args.output)
+    folder = prepare_output(args.output or _cli_train.OUTPUT / "demo")
     # The book's way: seed NumPy's global generator, then draw data and weights from it.
     np.random.seed(args.seed)
     from .datasets import spiral_data
@@ -208,6 +216,9 @@ def _demo(args) -> int:
     # Fresh points from the same spirals: how well the boundary generalises.
     X_val, y_val = spiral_data(100, 3)
     model.evaluate(X_val, y_val)
+    model.metadata = {"task": "classification", "classes": [0, 1, 2], "dataset": "spiral",
+                      "n_features": 2, "inputs": _cli_data.INPUTS["spiral"],
+                      "range": {"min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist()}}
     write_outputs(model, folder, X_val, y_val, [])
     return 0
 

@@ -179,14 +179,20 @@ def sine_data(samples: int = 1000):
     return X, y
 
 
-def load_digits():
+def load_digits(*, raw: bool = False):
     """scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes).
 
     Needs scikit-learn (``pip install chainrule[data]``); nothing is downloaded.
 
+    Parameters
+    ----------
+    raw : bool
+        True: the pixel intensities 0–16 as scikit-learn gives them, for a model that
+        scales its inputs itself (``chainrule train`` does).
+
     Returns
     -------
-    X : float32 array (1797, 64), pixel intensities scaled to [0, 1]
+    X : float32 array (1797, 64), pixel intensities scaled to [0, 1] (0–16 if ``raw``)
     y : int64 array (1797,), the digit 0–9
     """
     try:
@@ -194,7 +200,8 @@ def load_digits():
     except ImportError as exc:
         raise ImportError("load_digits needs scikit-learn: pip install 'chainrule[data]'") from exc
     digits = sklearn_load_digits()
-    return (digits.data / 16.0).astype(np.float32), digits.target.astype(np.int64)
+    X = digits.data if raw else digits.data / 16.0
+    return X.astype(np.float32), digits.target.astype(np.int64)
 
 
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
@@ -209,16 +216,18 @@ FASHION_MNIST_FILES = {
 }
 
 
-def load_fashion_mnist(cache_dir=None):
+def load_fashion_mnist(cache_dir=None, *, raw: bool = False):
     """Zalando's Fashion-MNIST: 60,000 + 10,000 28×28 grey images of clothes, 10 classes.
 
     Downloaded once from the dataset's official address into ``cache_dir``
     (default ``$CHAINRULE_DATA`` or ``~/.cache/chainrule``), checked against
-    SHA-256 sums, then read from there.
+    SHA-256 sums, then read from there. ``raw=True`` keeps the pixel values 0–255,
+    for a model that scales its inputs itself (``chainrule train`` does).
 
     Returns
     -------
-    X : float32 array (60000, 784), pixels scaled to [-1, 1] as in the book
+    X : float32 array (60000, 784), pixels scaled to [-1, 1] as in the book (0–255 if
+        ``raw``)
     y : int64 array (60000,)
     X_test : float32 array (10000, 784)
     y_test : int64 array (10000,)
@@ -234,8 +243,9 @@ def load_fashion_mnist(cache_dir=None):
     train_images, train_labels, test_images, test_labels = arrays
 
     def scale(images):
+        images = images.reshape(len(images), -1).astype(np.float32)
         # The book's scaling: centre the 0..255 pixels on 0, range [-1, 1].
-        return ((images.reshape(len(images), -1).astype(np.float32) - 127.5) / 127.5)
+        return images if raw else (images - 127.5) / 127.5
 
     return (scale(train_images), train_labels.astype(np.int64),
             scale(test_images), test_labels.astype(np.int64))

@@ -11,13 +11,20 @@ are not rows, and are skipped).
 why; ``ClassLabels`` maps class labels (``"setosa"``, ``-1``, ``7``) to the
 indices 0…k−1 a softmax needs, and back; ``stratified_split`` holds out a
 fraction of the rows of each class.
+
+Labels that are numbers compare as numbers, exactly: ``1``, ``1.0`` and ``01`` are
+one class, and whole numbers stay whole at any size (``2**53 + 1`` is not ``2**53``,
+as it would be as a float64).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import math
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +33,8 @@ import numpy as np
 #: a count), not a class label; text labels are always classes
 MAX_GUESSED_CLASSES = 20
 
-__all__ = ["MAX_GUESSED_CLASSES", "ClassLabels", "Table", "TableError", "guess_task",
-           "header_names", "read_table", "stratified_split", "target_numbers"]
+__all__ = ["MAX_GUESSED_CLASSES", "ClassLabels", "Table", "TableError", "first_line",
+           "guess_task", "header_names", "read_table", "stratified_split", "target_numbers"]
 
 
 class TableError(ValueError):
@@ -46,6 +53,10 @@ class Table:
     target_name : str or None
     lines : int array (n_rows,): the line of the file each row comes from
     path : Path
+    target_column : int or None
+        The target's column number, counted from 1 as the error messages count.
+    sha256 : str
+        The SHA-256 of the very bytes that were read, so a file changed since is noticed.
     """
 
     X: np.ndarray
@@ -54,14 +65,12 @@ class Table:
     target_name: str | None
     lines: np.ndarray
     path: Path
-
-    @property
-    def target_column(self) -> int:
-        """The target's column number, counted from 1 as the error messages count."""
-        return self.X.shape[1] + 1
+    target_column: int | None = None
+    sha256: str = ""
 
 
-def read_table(path, *, has_target: bool = True, target=None, delimiter: str = ",") -> Table:
+def read_table(path, *, has_target: bool = True, target=None, delimiter: str = ",",
+               empty_target: bool = False) -> Table:
     """Read a CSV file of numeric features and (by default) a target in the last column.
 
     Parameters
@@ -73,13 +82,16 @@ def read_table(path, *, has_target: bool = True, target=None, delimiter: str = "
         The target column, by header name or by number (1 = the first column);
         the last column if not given. The target may hold text (class labels).
     delimiter : str
+    empty_target : bool
+        True: an empty target field is read as ``""`` instead of refused (``predict``
+        reads a template whose target column the user has not filled in).
 
     Raises
     ------
     TableError (a ValueError) naming the line and column of the first problem.
     """
     path = Path(path)
-    rows = _rows(path, delimiter)
+    rows, digest = _rows(path, delimiter)
     if not rows:
         raise TableError(f"{path}: the file holds no rows")
     width = len(rows[0][1])
@@ -101,42 +113,66 @@ def read_table(path, *, has_target: bool = True, target=None, delimiter: str = "
     if column is not None:
         values = np.array([fields[column].strip() for _, fields in rows], dtype=str)
         empty = np.flatnonzero(values == "")
-        if len(empty):
+        if len(empty) and not empty_target:
             raise TableError(f"{_where(path, rows[empty[0]][0], column, header)}: the target "
                              "is empty")
     names = None if header is None else [header[j] for j in features]
     return Table(X, values, names, None if header is None or column is None else header[column],
-                 np.array([line for line, _ in rows]), path)
+                 np.array([line for line, _ in rows]), path,
+                 None if column is None else column + 1, digest)
 
 
 def header_names(path, *, delimiter: str = ",") -> list[str] | None:
     """The names on the first line of a CSV file if it is a header (no numbers among
-    them), else None."""
-    rows = _rows(Path(path), delimiter)
+    them), else None. Two columns of the same name are an error."""
+    rows, _ = _rows(Path(path), delimiter)
     if not rows or any(_is_number(field) for field in rows[0][1]):
         return None
+    return _names(Path(path), *rows[0])
+
+
+def first_line(path, *, delimiter: str = ",") -> list[str]:
+    """The fields of the first non-blank line, stripped: a header's names or a data row."""
+    rows, _ = _rows(Path(path), delimiter)
+    if not rows:
+        raise TableError(f"{path}: the file holds no rows")
     return [field.strip() for field in rows[0][1]]
 
 
-def _rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(line number, fields) for every non-blank line."""
+def _rows(path: Path, delimiter: str) -> tuple[list[tuple[int, list[str]]], str]:
+    """(line number, fields) for every non-blank line, and the SHA-256 of the bytes read."""
     if not path.is_file():
         raise TableError(f"{path}: no such file")
-    rows = []
+    # One read: the digest is of the very bytes parsed, even if the file changes meanwhile.
+    data = path.read_bytes()
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter, strict=True)
-            start = 1
-            for fields in reader:
-                if any(field.strip() for field in fields):
-                    rows.append((start, fields))
-                start = reader.line_num + 1
-    except csv.Error as exc:
-        raise TableError(f"{path}, line {reader.line_num}: {exc}") from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TableError(f"{path}: not a UTF-8 text file ({exc.reason} at byte "
                          f"{exc.start})") from None
-    return rows
+    rows = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        start = 1
+        for fields in reader:
+            if any(field.strip() for field in fields):
+                rows.append((start, fields))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise TableError(f"{path}, line {reader.line_num}: {exc}") from None
+    return rows, hashlib.sha256(data).hexdigest()
+
+
+def _names(path: Path, line: int, fields: list[str]) -> list[str]:
+    """A header's names; two columns of one name are refused (which would a model mean?)."""
+    names = [field.strip() for field in fields]
+    seen = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            raise TableError(f"{path}, line {line}: columns {seen[name] + 1} and {j + 1} are "
+                             f"both named {name!r}; each column needs a name of its own")
+        seen[name] = j
+    return names
 
 
 def _is_number(text: str) -> bool:
@@ -162,10 +198,10 @@ def _header(path: Path, rows, has_target: bool, target) -> list[str] | None:
     if all(numeric):
         return None
     if not any(features):
-        return [field.strip() for field in fields]
+        return _names(path, line, fields)
     if all(features):
         others = [f[column] for _, f in rows[1:] if len(f) > column]
-        return [field.strip() for field in fields] if others and all(
+        return _names(path, line, fields) if others and all(
             map(_is_number, others)) else None
     j = next(j for j, flag in enumerate(numeric) if not flag and j != column)
     raise TableError(f"{path}, line {line}, column {j + 1}: {fields[j].strip()[:40]!r} is not "
@@ -237,30 +273,34 @@ def guess_task(target: np.ndarray) -> tuple[str, str]:
 
     Text labels are classes. Numbers are classes only when they are whole and
     there are at most ``MAX_GUESSED_CLASSES`` distinct values; many distinct
-    whole numbers (prices, counts, ages) are a quantity.
+    whole numbers (prices, counts, ages) are a quantity. Labels are counted as
+    ``ClassLabels`` counts them: ``1`` and ``1.0`` are one.
     """
-    numbers = _as_numbers(target)
-    distinct = np.unique(target if numbers is None else numbers)
-    if numbers is None:
-        return "classification", f"the target holds text labels ({len(distinct)} distinct)"
-    if not np.all(distinct == np.round(distinct)):
+    spellings = np.unique(target)
+    values = [_exact(text) for text in spellings]
+    if any(value is None for value in values):
+        distinct = len({_key(text) for text in spellings})
+        return "classification", f"the target holds text labels ({distinct} distinct)"
+    if not all(isinstance(value, int) for value in values):
         return "regression", "the target holds numbers that are not all whole"
-    if len(distinct) > MAX_GUESSED_CLASSES:
-        return "regression", (f"the target holds {len(distinct)} distinct whole numbers, "
+    distinct = len(set(values))
+    if distinct > MAX_GUESSED_CLASSES:
+        return "regression", (f"the target holds {distinct} distinct whole numbers, "
                               f"more than {MAX_GUESSED_CLASSES}: a quantity, not classes")
-    return "classification", f"the target holds {len(distinct)} distinct whole numbers"
+    return "classification", f"the target holds {distinct} distinct whole numbers"
 
 
 def target_numbers(target: np.ndarray, table: Table | None = None) -> np.ndarray:
     """The target column as float64 numbers; an error names the first row that is not."""
-    numbers = _as_numbers(target)
-    if numbers is not None:
-        return numbers
+    if all(_finite_number(text) for text in target):
+        return target.astype(np.float64)
     bad = next(i for i, text in enumerate(target) if not _finite_number(text))
     where = f"row {bad + 1}"
-    if table is not None:
-        header = None if table.feature_names is None else [*table.feature_names,
-                                                           table.target_name]
+    if table is not None and table.target_column is not None:
+        header = None
+        if table.feature_names is not None:
+            header = list(table.feature_names)
+            header.insert(table.target_column - 1, table.target_name)
         where = _where(table.path, int(table.lines[bad]), table.target_column - 1, header)
     raise TableError(f"{where}: {target[bad][:40]!r} is not a number; a regression target "
                      "must be one")
@@ -273,17 +313,28 @@ def _finite_number(text: str) -> bool:
         return False
 
 
-def _as_numbers(target: np.ndarray) -> np.ndarray | None:
-    if not all(_finite_number(text) for text in target):
+def _exact(text: str) -> int | float | None:
+    """A label's value if it is a finite number, else None: an int when it is whole, at
+    any size (float64 would make 2**53 + 1 into 2**53), else the float it reads as."""
+    if not _finite_number(text):
         return None
-    return target.astype(np.float64)
+    try:
+        # Decimal reads "1e-999999" in a blink, where an exact fraction would build
+        # a million-digit integer; whole values are turned into ints exactly.
+        value = Decimal(text.strip())
+    except InvalidOperation:  # a spelling float() reads and Decimal does not
+        value = Decimal(float(text))
+    return int(value) if value == value.to_integral_value() else float(text)
 
 
 class ClassLabels:
     """Class labels ↔ the indices 0…k−1 of a classifier's outputs.
 
     The classes are the sorted distinct labels of the whole target column:
-    numbers in numeric order (kept as numbers), text in text order.
+    numbers in numeric order (kept as numbers, whole ones as exact ints), text in
+    text order. Labels that are the same number (``"1"``, ``"1.0"``, ``1``) are
+    one class, also among text labels, where the first spelling in text order names
+    it.
 
     Parameters
     ----------
@@ -293,25 +344,35 @@ class ClassLabels:
 
     def __init__(self, classes):
         self.classes = list(classes)
-        self._index = {_key(label): i for i, label in enumerate(self.classes)}
+        self._index = {}
+        for i, label in enumerate(self.classes):
+            if self._index.setdefault(_key(label), i) != i:
+                raise ValueError(f"classes {self.classes} name one class twice: "
+                                 f"{self.classes[self._index[_key(label)]]!r} and {label!r}")
 
     @classmethod
     def from_target(cls, target: np.ndarray) -> ClassLabels:
-        numbers = _as_numbers(target)
-        if numbers is None:
-            return cls(sorted(set(target.tolist())))
-        return cls([_plain(value) for value in np.unique(numbers)])
+        spellings = np.unique(target).tolist()
+        values = [_exact(text) for text in spellings]
+        if all(value is not None for value in values):
+            return cls(sorted(set(values)))
+        first = {}
+        for text in spellings:  # sorted, so the first spelling of a number is fixed
+            first.setdefault(_key(text), text)
+        return cls(list(first.values()))
 
     def encode(self, target: np.ndarray) -> np.ndarray:
         """Labels → class indices (n,); an unknown label is an error naming it."""
-        indices = np.empty(len(target), dtype=np.int64)
-        for i, label in enumerate(target):
+        spellings, rows = np.unique(np.asarray(target), return_inverse=True)
+        indices = np.empty(len(spellings), dtype=np.int64)
+        for k, label in enumerate(spellings.tolist()):
             index = self._index.get(_key(label))
             if index is None:
-                raise ValueError(f"label {str(label)!r} (row {i + 1}) is not one of the model's "
-                                 f"classes {self.classes}")
-            indices[i] = index
-        return indices
+                row = int(np.flatnonzero(rows.ravel() == k)[0])
+                raise ValueError(f"label {str(label)!r} (row {row + 1}) is not one of the "
+                                 f"model's classes {self.classes}")
+            indices[k] = index
+        return indices[rows.ravel()]
 
     def decode(self, indices) -> list:
         """Class indices → the original labels."""
@@ -321,17 +382,15 @@ class ClassLabels:
         return len(self.classes)
 
 
-def _plain(value: float):
-    """A whole float as an int (labels 0, 1, 2 stay 0, 1, 2, not 0.0)."""
-    return int(value) if value == round(value) and abs(value) < 2**53 else float(value)
-
-
 def _key(label):
-    """Labels compare as numbers when they are numbers: ``"1"``, ``"1.0"`` and ``1`` agree."""
+    """Labels compare as numbers when they are numbers: ``"1"``, ``"1.0"`` and ``1`` agree;
+    ``"9007199254740993"`` and ``9007199254740992`` do not."""
     if isinstance(label, str):
-        text = label.strip()
-        return ("n", float(text)) if _finite_number(text) else ("s", text)
-    return ("n", float(label))
+        value = _exact(label)
+        return ("s", label.strip()) if value is None else ("n", value)
+    if isinstance(label, float) and label.is_integer():
+        return ("n", int(label))
+    return ("n", label)
 
 
 def stratified_split(classes: np.ndarray | None, n_rows: int, test_size: float,

@@ -1,0 +1,507 @@
+"""The command line tried as a hostile or a new user would (issue 18: points 3, 10, 12, 14).
+
+Every command that reads a table for a saved model takes the model's own columns;
+labels compare as exact numbers; a header names each column once; a template with an
+empty target column can be predicted; built-in datasets are recorded in raw units and
+inputs outside the training range are warned of; each run writes into a folder of its
+own; a held-out split is the one the model was trained beside, on the data as it was.
+"""
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from chainrule import Model, _cli_data, cli, datasets
+from chainrule.tables import ClassLabels, TableError, guess_task, header_names, read_table
+
+pytest.importorskip("matplotlib")
+
+QUICK = ("--epochs", "30", "--l2", "0.01", "--no-progress")
+
+
+def run(capsys, *argv):
+    """``chainrule ARGV`` in-process: (exit code, stdout, stderr)."""
+    code = cli.main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def figure(out, name):
+    return float(re.search(rf"{name} (-?[0-9.]+)", out).group(1))
+
+
+def write_csv(path, header, columns):
+    """A CSV file of ``columns`` (each a list of values) under ``header``."""
+    lines = [",".join(header)] if header else []
+    lines += [",".join(str(v) for v in row) for row in zip(*columns, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def table(seed=0, n=160):
+    """Three features of very different scales; a class and a quantity that depend on them."""
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.normal(size=n), rng.normal(50, 10, size=n), rng.uniform(-1, 1, size=n)]
+    X = np.round(X, 4)
+    classes = np.where(X[:, 0] + (X[:, 1] - 50) / 10 > 0.5, "high",
+                       np.where(X[:, 0] < -0.5, "low", "mid"))
+    quantity = np.round(3 * X[:, 0] - 0.2 * X[:, 1] + 2 * X[:, 2] + 100, 4)
+    return X, {"classification": classes, "regression": quantity}
+
+
+NAMES = ["width", "height", "tilt"]
+
+
+@pytest.fixture(params=["classification", "regression"])
+def trained(request, tmp_path, capsys):
+    """A model trained on width,height,tilt,target (target last), and its data."""
+    task = request.param
+    X, targets = table()
+    path = write_csv(tmp_path / "train.csv", [*NAMES, "target"], [*X.T, targets[task]])
+    out = tmp_path / "model"
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", out, *QUICK)
+    assert code == 0, err
+    return task, out / "model.chainrule", X, targets[task]
+
+
+def score(model_path, X, y, task):
+    """The held-out line's figure, computed here from the model itself."""
+    model = Model.load(model_path)
+    outputs = model.predict(X)
+    if task == "classification":
+        classes = model.metadata["classes"]
+        return np.mean(np.array(classes)[outputs.argmax(axis=1)] == y)
+    y = y.astype(float)
+    return 1 - np.sum((outputs[:, 0] - y) ** 2) / np.sum((y - y.mean()) ** 2)
+
+
+# -- point 3: a table read for a saved model is read in the model's columns ---------------------
+
+
+ORDERS = {  # the columns of the other file, as indices into [*NAMES, "target"]
+    "target-first": [3, 0, 1, 2],
+    "features-reversed": [2, 1, 0, 3],
+    "target-in-the-middle": [1, 3, 2, 0],
+}
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_evaluate_and_explain_read_the_models_columns_by_name(trained, tmp_path, capsys,
+                                                              order):
+    task, model, X, y = trained
+    columns = [*X.T, y]
+    header = [*NAMES, "target"]
+    other = write_csv(tmp_path / "other.csv", [header[j] for j in ORDERS[order]],
+                      [columns[j] for j in ORDERS[order]])
+    metric = "accuracy" if task == "classification" else "R²"
+    code, out, err = run(capsys, "evaluate", model, "--dataset", other)
+    assert code == 0, err
+    assert "all 160 rows of" in out
+    # The figure of the model on these rows, computed here (R² −2.3e11 / accuracy 0.333
+    # when the target was taken to be the last column and the features by position).
+    assert figure(out, metric) == pytest.approx(score(model, X, y, task), abs=6e-4)
+    code, same, _ = run(capsys, "evaluate", model, "--dataset", tmp_path / "train.csv",
+                        "--all-rows")
+    assert code == 0 and figure(same, metric) == figure(out, metric)
+    code, explained, err = run(capsys, "explain", model, "--dataset", other, "--layer", "1")
+    assert code == 0, err
+    code, original, _ = run(capsys, "explain", model, "--dataset", tmp_path / "train.csv",
+                            "--layer", "1")
+    assert code == 0 and explained == original
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_predict_reorders_columns_by_name_too(trained, tmp_path, capsys, order):
+    task, model, X, y = trained
+    columns = [*X.T, y]
+    header = [*NAMES, "target"]
+    keep = [j for j in ORDERS[order] if j != 3]  # features only, in the other order
+    other = write_csv(tmp_path / "other.csv", [header[j] for j in keep],
+                      [columns[j] for j in keep])
+    code, out, err = run(capsys, "predict", model, other)
+    assert code == 0, err
+    code, original, _ = run(capsys, "predict", model, tmp_path / "train.csv")
+    assert code == 0 and out == original and len(out.split()) == 160
+
+
+@pytest.mark.parametrize("header, drop, message", [
+    pytest.param(["width", "height", "target"], 2, r"lacks \['tilt'\]", id="missing-feature"),
+    pytest.param([*NAMES, "colour", "target"], None, r"not trained on: \['colour'\]",
+                 id="unknown-column"),
+    pytest.param([*NAMES, "label"], None, r"not trained on: \['label'\]",
+                 id="renamed-target"),
+    pytest.param(["a", "b", "c", "target"], None, r"lacks \['width', 'height', 'tilt'\]",
+                 id="other-names"),
+    pytest.param(["a", "b", "c", "y"], None, r"has the columns \['a', 'b', 'c'\]; the model "
+                 "was trained on", id="no-name-in-common"),
+])
+def test_a_table_that_does_not_match_the_model_is_refused(trained, tmp_path, capsys, header,
+                                                          drop, message):
+    task, model, X, y = trained
+    columns = [*X.T, y]
+    if drop is not None:
+        del columns[drop]
+    if len(columns) < len(header):
+        columns.insert(3, np.zeros(len(X)))
+    path = write_csv(tmp_path / "bad.csv", header, columns)
+    for command in (["evaluate", model, "--dataset", path], ["explain", model, "--dataset",
+                                                              path]):
+        code, out, err = run(capsys, *command)
+        assert code == 1 and re.search(message, err), err
+        assert out == ""
+
+
+@pytest.mark.parametrize("command, columns, message", [
+    pytest.param("evaluate", 3, "has 3 columns; the model takes 3 features and the target",
+                 id="evaluate-without-target"),
+    pytest.param("evaluate", 5, "has 5 columns", id="evaluate-too-wide"),
+    pytest.param("predict", 2, "has 2 columns; the model takes 3 features", id="predict-narrow"),
+    pytest.param("predict", 5, "has 5 columns", id="predict-too-wide"),
+])
+def test_a_headerless_table_of_another_width_is_refused(trained, tmp_path, capsys, command,
+                                                        columns, message):
+    _, model, X, _ = trained
+    path = write_csv(tmp_path / "bare.csv", None, [X[:, j % 3] for j in range(columns)])
+    argv = ["evaluate", model, "--dataset", path] if command == "evaluate" else \
+        ["predict", model, path]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and message in err, err
+
+
+def test_a_builtin_dataset_must_fit_the_model(trained, tmp_path, capsys):
+    task, model, _, _ = trained
+    code, _, err = run(capsys, "evaluate", model, "--dataset",
+                       "spiral" if task == "classification" else "sine")
+    assert code == 1 and "features; the model takes 3" in err, err
+    code, _, err = run(capsys, "explain", model, "--dataset",
+                       "sine" if task == "classification" else "spiral")
+    assert code == 1 and f"the model is a {task} model" in err, err
+
+
+def test_a_builtin_datasets_labels_go_through_the_models_classes(tmp_path, capsys):
+    """A model of classes [1, 2, 3] on spiral (labels 0, 1, 2): label 0 is not its class,
+    not output 0 read as one."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    path = write_csv(tmp_path / "d.csv", None, [*X.T, np.digitize(X[:, 0], [-0.4, 0.4]) + 1])
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    code, _, err = run(capsys, "evaluate", tmp_path / "m" / "model.chainrule", "--dataset",
+                       "spiral")
+    assert code == 1 and "label '0'" in err and "[1, 2, 3]" in err, err
+
+
+# -- point 10: table edge cases -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("labels, classes", [
+    pytest.param(["1", "1.0", "cat"], ["1", "cat"], id="1-and-1.0-among-text"),
+    pytest.param(["cat", "01", "1e0", "+1", "1"], ["+1", "cat"], id="many-spellings"),
+    pytest.param(["2.50", "2.5", "x", "-0", "0"], ["-0", "2.5", "x"], id="fractions-and-zero"),
+    pytest.param(["1", "1.0", "2"], [1, 2], id="numbers-only"),
+    pytest.param(["7", "7.000", "-1", "-1e0"], [-1, 7], id="negative-numbers"),
+])
+def test_labels_equal_as_numbers_are_one_class(labels, classes):
+    target = np.array(labels * 3)
+    found = ClassLabels.from_target(target)
+    assert found.classes == classes
+    encoded = found.encode(target)
+    # Every class is used: no output that training never sees.
+    assert sorted(set(encoded.tolist())) == list(range(len(classes)))
+    for a, b in zip(labels, encoded[:len(labels)], strict=True):
+        assert found.classes[b] == a or float(found.classes[b]) == float(a)
+    assert f"({len(classes)} distinct)" in guess_task(target)[1] or \
+        f"{len(classes)} distinct whole" in guess_task(target)[1]
+
+
+@pytest.mark.parametrize("big", [2**53, 2**63, -(2**53) - 2, 10**20])
+def test_whole_number_labels_beyond_float64_stay_distinct(big):
+    labels = np.array([str(big), str(big + 1), str(big + 1), str(big)])
+    found = ClassLabels.from_target(labels)
+    assert found.classes == [big, big + 1] and all(type(c) is int for c in found.classes)
+    np.testing.assert_array_equal(found.encode(labels), [0, 1, 1, 0])
+    assert found.decode([1, 0]) == [big + 1, big]
+    assert guess_task(labels) == ("classification", "the target holds 2 distinct whole numbers")
+    # The same numbers written as floats are the same classes (10**20 is exact in float64).
+    if big == 10**20:
+        np.testing.assert_array_equal(found.encode(np.array(["1e20"])), [0])
+
+
+def test_a_hostile_exponent_is_read_at_once():
+    """'1e-99999999' is a finite float (0.0); an exact fraction of it would need a
+    hundred-million-digit integer."""
+    found = ClassLabels.from_target(np.array(["1e-99999999", "0", "1"]))
+    assert found.classes == [0, 1]
+
+
+def test_big_integer_labels_through_train_and_predict(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    ids = np.where(X[:, 0] > 0, 2**53 + 1, 2**53)
+    path = write_csv(tmp_path / "ids.csv", ["a", "b", "id"], [*X.T, ids])
+    code, out, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m",
+                         *QUICK, "--epochs", "60")
+    assert code == 0, err
+    assert "2 classes: 9007199254740992, 9007199254740993" in out
+    model = tmp_path / "m" / "model.chainrule"
+    assert Model.load(model).metadata["classes"] == [2**53, 2**53 + 1]
+    code, out, _ = run(capsys, "predict", model, path)
+    predicted = [int(label) for label in out.split()]
+    assert code == 0 and set(predicted) == {2**53, 2**53 + 1}
+    assert np.mean(np.array(predicted) == ids) > 0.9
+
+
+@pytest.mark.parametrize("header, name, first, second", [
+    pytest.param("a,a,y", "a", 1, 2, id="two-features"),
+    pytest.param("a,b,a", "a", 1, 3, id="feature-and-target"),
+    pytest.param(" a,b,a ,y", "a", 1, 3, id="spaces-around"),
+    pytest.param("x,y,z,y", "y", 2, 4, id="target-twice"),
+])
+def test_two_columns_of_one_name_are_refused(tmp_path, capsys, header, name, first, second):
+    width = header.count(",") + 1
+    path = tmp_path / "dup.csv"
+    path.write_text(header + "\n" + "\n".join(",".join(["1"] * (width - 1) + [str(i % 2)])
+                                              for i in range(8)) + "\n")
+    message = f"columns {first} and {second} are both named {name!r}"
+    with pytest.raises(TableError, match=re.escape(message)):
+        read_table(path)
+    with pytest.raises(TableError, match=re.escape(message)):
+        header_names(path)
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)
+    assert code == 1 and message in err
+
+
+@pytest.mark.parametrize("with_header", [True, False], ids=["header", "no-header"])
+def test_predict_takes_a_template_whose_target_column_is_empty(trained, tmp_path, capsys,
+                                                               with_header):
+    task, model, X, _ = trained
+    empty = [""] * len(X)
+    template = write_csv(tmp_path / "template.csv", [*NAMES, "target"] if with_header else None,
+                         [*X.T, empty])
+    code, out, err = run(capsys, "predict", model, template)
+    assert code == 0, err
+    features = write_csv(tmp_path / "features.csv", None, list(X.T))
+    code, expected, _ = run(capsys, "predict", model, features)
+    assert code == 0 and out == expected and len(out.split()) == len(X)
+    # evaluate needs the targets: an empty one is still an error naming its line.
+    code, _, err = run(capsys, "evaluate", model, "--dataset", template)
+    assert code == 1 and "line " in err and "the target is empty" in err
+
+
+# Each built-in dataset's model takes its raw values; the metadata says which, and the
+# range of each feature on the training rows.
+@pytest.mark.parametrize("dataset, words, raw", [
+    ("spiral", "spiral_data", lambda: datasets.spiral_data(100, 3, rng=np.random.default_rng(0))),
+    ("vertical", "vertical_data",
+     lambda: datasets.vertical_data(100, 3, rng=np.random.default_rng(0))),
+    ("sine", "sine_data", datasets.sine_data),
+    ("digits", "0–16", lambda: datasets.load_digits(raw=True)),
+])
+def test_builtin_models_record_their_raw_inputs_and_ranges(tmp_path, capsys, dataset, words,
+                                                           raw):
+    if dataset == "digits":
+        pytest.importorskip("sklearn")
+    out = tmp_path / dataset
+    code, _, err = run(capsys, "train", "--dataset", dataset, "--output", out,
+                       "--epochs", "3", "--l2", "0.01", "--no-progress", "--patience", "0")
+    assert code == 0, err
+    meta = Model.load(out / "model.chainrule").metadata
+    assert words in meta["inputs"] and "standardises them itself" in meta["inputs"]
+    X = raw()[0]
+    record = json.loads((out / "split.json").read_text())
+    if record["test_rows"] is not None:
+        X = np.delete(X, record["test_rows"], axis=0)
+    np.testing.assert_array_equal(meta["range"]["min"], X.min(axis=0))
+    np.testing.assert_array_equal(meta["range"]["max"], X.max(axis=0))
+    assert meta["n_features"] == X.shape[1]
+
+
+def test_raw_digit_pixels_are_what_a_digits_model_takes(tmp_path, capsys):
+    """scikit-learn's load_digits().data (0–16) straight into predict: right, not 25 of 40."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    code, _, err = run(capsys, "train", "--dataset", "digits", "--output", tmp_path / "m",
+                       "--epochs", "15", "--l2", "0.01", "--no-progress", "--patience", "0")
+    assert code == 0, err
+    digits = sklearn_datasets.load_digits()
+    rows = np.arange(0, 1797, 45)[:40]
+    path = write_csv(tmp_path / "raw.csv", None, list(digits.data[rows].T))
+    code, out, err = run(capsys, "predict", tmp_path / "m" / "model.chainrule", path)
+    assert code == 0 and err == ""
+    assert np.sum(np.array(out.split(), dtype=int) == digits.target[rows]) >= 36
+    # The book's scaled pixels given to a model trained without scaling on raw ones, or the
+    # raw ones ×16: far outside the training range, and said so.
+    path = write_csv(tmp_path / "times16.csv", None, list(digits.data[rows].T * 16))
+    code, _, err = run(capsys, "predict", tmp_path / "m" / "model.chainrule", path)
+    assert code == 0 and "warning" in err and "far outside the range" in err
+    assert re.search(r"column \d+ \(0 to 16\)", err) and "raw pixel intensities 0–16" in err
+
+
+@pytest.mark.parametrize("factor, column, warned", [
+    (1.0, 0, False), (1.4, 0, False), (4.0, 0, True), (-4.0, 2, True), (100.0, 1, True),
+])
+def test_predict_warns_of_inputs_far_outside_the_training_range(trained, tmp_path, capsys,
+                                                                factor, column, warned):
+    _, model, X, _ = trained
+    X = X.copy()
+    # Scale one column about its middle: 1.4× its width stays within the margin of half
+    # the width beyond each end (the edges move 0.2 widths out); 4× does not.
+    middle = (X[:, column].max() + X[:, column].min()) / 2
+    X[:, column] = middle + (X[:, column] - middle) * factor
+    path = write_csv(tmp_path / "x.csv", NAMES, list(X.T))
+    code, out, err = run(capsys, "predict", model, path)
+    assert code == 0 and len(out.split()) == len(X)
+    if warned:
+        assert f"in {NAMES[column]} (" in err and "far outside the range" in err, err
+    else:
+        assert err == ""
+
+
+# -- point 12: each run's files in a folder of its own; a clean --help --------------------------
+
+
+def test_each_run_writes_into_its_own_folder_and_says_where(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "demo", "--epochs", "20", "--no-progress")
+    demo = tmp_path / "chainrule-output" / "demo"
+    assert code == 0 and "chainrule-output/demo/model.chainrule" in out
+    before = {path.name: path.read_bytes() for path in demo.iterdir()}
+    assert {"model.chainrule", "decision_boundary.png", "learning_curves.png"} <= set(before)
+    write_csv(tmp_path / "prices.csv", ["a", "price"], [np.arange(40), np.arange(40) * 2.5])
+    for dataset, folder in (("sine", "sine"), ("prices.csv", "prices"),
+                            ("vertical", "vertical")):
+        code, out, err = run(capsys, "train", "--dataset", dataset, *QUICK)
+        assert code == 0, err
+        assert f"chainrule-output/{folder}/model.chainrule" in out
+        assert (tmp_path / "chainrule-output" / folder / "split.json").exists()
+    assert {path.name: path.read_bytes() for path in demo.iterdir()} == before
+    assert not (tmp_path / "chainrule-output" / "sine" / "decision_boundary.png").exists()
+    assert Model.load(tmp_path / "chainrule-output" / "prices" / "model.chainrule").metadata[
+        "task"] == "regression"
+
+
+@pytest.mark.parametrize("first, second, gone", [
+    pytest.param(["train", "--dataset", "spiral"], ["train", "--dataset", "sine"],
+                 {"decision_boundary.png"}, id="spiral-then-sine"),
+    pytest.param(["train", "--dataset", "sine"], ["train", "--dataset", "spiral"],
+                 {"regression.png"}, id="sine-then-spiral"),
+    pytest.param(["train", "--dataset", "vertical"], ["demo", "--epochs", "20"],
+                 {"split.json", "history.csv"}, id="train-then-demo"),
+])
+def test_a_reused_folder_never_mixes_two_runs(tmp_path, capsys, first, second, gone):
+    extra = list(QUICK) if first[0] == "train" else ["--no-progress"]
+    assert run(capsys, *first, "--output", tmp_path, *extra)[0] == 0
+    assert all((tmp_path / name).exists() for name in gone)
+    extra = list(QUICK) if second[0] == "train" else ["--no-progress"]
+    assert run(capsys, *second, "--output", tmp_path, *extra)[0] == 0
+    assert not any((tmp_path / name).exists() for name in gone)
+    if second[0] == "demo":  # no split of another run is taken for the demo's
+        code, _, err = run(capsys, "evaluate", tmp_path / "model.chainrule")
+        assert code == 1 and "no --dataset given" in err
+
+
+def test_a_split_left_by_another_run_is_refused(tmp_path, capsys):
+    path = write_csv(tmp_path / "d.csv", ["a", "b", "y"],
+                     [*np.random.default_rng(0).normal(size=(2, 80)), np.arange(80) % 2])
+    for seed in ("0", "1"):
+        assert run(capsys, "train", "--dataset", path, "--output", tmp_path / seed, "--seed",
+                   seed, *QUICK)[0] == 0
+    shutil.copy(tmp_path / "1" / "split.json", tmp_path / "0" / "split.json")
+    code, _, err = run(capsys, "evaluate", tmp_path / "0" / "model.chainrule")
+    assert code == 1 and "written by another training run" in err
+
+
+def test_help_is_plain_whole_sentences():
+    parser = cli._parser()
+    text = parser.format_help()
+    assert "``" not in text and "usage: chainrule" in text
+    assert parser.description.endswith(".") and parser.description[0].isupper()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        assert "``" not in command.format_help(), name
+        assert command.description.endswith("."), name
+
+
+# -- point 14: the held-out split is what it claims to be ---------------------------------------
+
+
+@pytest.mark.parametrize("name, make", [("spiral", datasets.spiral_data),
+                                        ("vertical", datasets.vertical_data)])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_fresh_held_out_draw_is_not_the_training_data(name, make, seed):
+    data = _cli_data.load(name, seed=seed)
+    rng = np.random.default_rng(seed)
+    X, y = make(100, 3, rng=rng)
+    X_fresh, y_fresh = make(100, 3, rng=rng)
+    np.testing.assert_array_equal(data.X, X)
+    np.testing.assert_array_equal(data.fresh[0], X_fresh)
+    np.testing.assert_array_equal(data.fresh[1], y_fresh)
+    assert not np.array_equal(data.fresh[0], data.X)
+
+
+def test_evaluate_scores_the_fresh_draw(tmp_path, capsys):
+    assert run(capsys, "train", "--dataset", "spiral", "--output", tmp_path, *QUICK)[0] == 0
+    _, out, _ = run(capsys, "evaluate", tmp_path / "model.chainrule")
+    rng = np.random.default_rng(0)
+    X, y = datasets.spiral_data(100, 3, rng=rng)
+    X_fresh, y_fresh = datasets.spiral_data(100, 3, rng=rng)
+    model = Model.load(tmp_path / "model.chainrule")
+    expected = np.mean(model.predict(X_fresh).argmax(axis=1) == y_fresh)
+    assert figure(out, "accuracy") == pytest.approx(expected, abs=6e-4)
+    assert "a fresh draw of 300 spiral samples" in out
+
+
+@pytest.mark.parametrize("change", ["one-value", "one-label", "two-rows-swapped"])
+def test_a_table_changed_in_place_is_noticed(trained, tmp_path, capsys, change):
+    task, model, _, _ = trained
+    path = tmp_path / "train.csv"
+    lines = path.read_text().splitlines()
+    if change == "one-value":
+        fields = lines[5].split(",")
+        fields[1] = fields[1][:-1] + ("1" if fields[1][-1] != "1" else "2")
+        lines[5] = ",".join(fields)
+    elif change == "one-label":
+        fields = lines[7].split(",")
+        fields[-1] = ("low" if fields[-1] != "low" else "mid") if task == "classification" \
+            else fields[-1] + "1"
+        lines[7] = ",".join(fields)
+    else:
+        lines[3], lines[4] = lines[4], lines[3]
+    path.write_text("\n".join(lines) + "\n")
+    for argv in ([], ["--dataset", path]):
+        code, out, err = run(capsys, "evaluate", model, *argv)
+        assert code == 1 and "has changed since training" in err and out == ""
+
+
+def test_a_relative_dataset_path_is_the_recorded_one(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    X, targets = table()
+    write_csv(data / "t.csv", [*NAMES, "target"], [*X.T, targets["classification"]])
+    monkeypatch.chdir(data)
+    code, out, _ = run(capsys, "train", "--dataset", "t.csv", "--output", "m", *QUICK)
+    assert code == 0
+    held = figure(next(line for line in out.splitlines() if line.startswith("held out")),
+                  "accuracy")
+    (data / "sub").mkdir()
+    for where, given in ((data, "t.csv"), (data, "./t.csv"), (data / "sub", "../t.csv"),
+                         (data / "sub", None), (tmp_path, "data/t.csv")):
+        monkeypatch.chdir(where)
+        argv = ["evaluate", data / "m" / "model.chainrule"] + ([] if given is None else ["--dataset", given])
+        code, out, err = run(capsys, *argv)
+        assert code == 0, (where, given, err)
+        assert "the 40 held-out rows of t.csv" in out and figure(out, "accuracy") == held
+
+
+def test_a_damaged_split_is_refused_with_a_message(trained, tmp_path, capsys):
+    _, model, _, _ = trained
+    split = model.parent / "split.json"
+    record = json.loads(split.read_text())
+    record["test_rows"] = [0, 10_000]
+    split.write_text(json.dumps(record))
+    code, _, err = run(capsys, "evaluate", model)
+    assert code == 1 and "test_rows must be row numbers" in err
+    split.write_text("{}")
+    code, _, err = run(capsys, "evaluate", model)
+    assert code == 1 and "is not a split written by chainrule train" in err
