@@ -81,6 +81,13 @@ class Explanation:
         |value − numerical| / max(|value|, |numerical|) (0 when both are 0).
     steps : list of Step
         The chain from the loss back to θ.
+    clipped : tuple of int
+        The samples whose prediction the loss clips to [1e-7, 1 − 1e-7] (where the
+        target gives it weight): their loss value is capped there.
+    fused : bool
+        Softmax + cross-entropy, differentiated together: backward's (p − y) takes no
+        clip, and the check differentiates −log softmax(z)_y. Otherwise the check
+        differentiates the loss with its clip continued as backward takes it.
     """
 
     parameter: str
@@ -94,6 +101,8 @@ class Explanation:
     numerical: float
     relative_error: float
     steps: list[Step]
+    clipped: tuple[int, ...] = ()
+    fused: bool = False
 
     @property
     def terms(self) -> np.ndarray:
@@ -117,7 +126,8 @@ class Explanation:
                 "n_samples": self.n_samples, "value": jsonable(self.value),
                 "numerical": jsonable(self.numerical),
                 "relative_error": jsonable(self.relative_error),
-                "steps": [step.to_dict(samples) for step in self.steps]}
+                "steps": [step.to_dict(samples) for step in self.steps],
+                "clipped": list(self.clipped), "fused": self.fused}
 
 
 def jsonable(x):
@@ -195,8 +205,33 @@ def header(explanation) -> str:
 
 
 def footer(explanation) -> str:
-    return (f"numerical check, (L(θ + ε) − L(θ − ε)) / 2ε in float64: "
+    text = (f"numerical check, (L(θ + ε) − L(θ − ε)) / 2ε in float64: "
             f"{explanation.numerical:.10g} (relative error {explanation.relative_error:.2g})")
+    return text + "".join(f"\n{line}" for line in clipping_note(explanation))
+
+
+#: clipped samples named before "…"
+SHOWN_CLIPPED = 10
+
+
+def clipping_note(explanation) -> list[str]:
+    """What the clip of the loss does here, and what the check differentiates: lines."""
+    clipped, n = explanation.clipped, explanation.n_samples
+    if not clipped:
+        return []
+    which = ", ".join(str(i) for i in clipped[:SHOWN_CLIPPED])
+    which += ", …" if len(clipped) > SHOWN_CLIPPED else ""
+    one = len(clipped) == 1
+    lines = [f"clipped: {len(clipped)} of {n} sample{'s' * (n != 1)} "
+             f"({'sample' if one else 'samples'} {which}) {'has' if one else 'have'} ŷ outside "
+             "[1e-7, 1 − 1e-7], where the loss's value is clipped"]
+    if explanation.fused:
+        lines.append("  backward's (p − y) uses no clip, and neither does the check: it "
+                     "differentiates −log softmax(z)_y")
+    else:
+        lines.append("  backward takes ∂L/∂ŷ at the clipped ŷ, and so does the check: it "
+                     "differentiates the loss continued beyond the clip along that slope")
+    return lines
 
 
 def explanation_text(explanation) -> str:

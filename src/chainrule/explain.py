@@ -9,11 +9,21 @@ This module adds no math of its own: every number is a layer's output or
 ``dinputs`` from that pass, or a layer's own statement of its local derivative
 (``derivative``, ``jacobian``, ``parameter_derivative``, ``regularization_gradients``),
 printed with the rule the layer gives for it (``local_rule``). The numerical check
-perturbs θ on a float64 copy of the layers, with dropout masks held fixed.
+perturbs θ on a float64 copy of the layers, with dropout masks held fixed, and
+differentiates the function backward differentiates: with softmax + cross-entropy
+the fused form −log softmax(z)_y (backward's (p − y) takes no clip), otherwise the
+loss with its clip continued in a straight line (backward takes −y/ŷ at the clipped
+ŷ). The explanation names the samples whose ŷ the loss clips.
+
+The pass runs on twins of the layers and the loss: the model keeps its outputs,
+gradients, buffers and random streams (a dropout mask drawn for the explanation
+comes from a copy of the layer's generator, or from NumPy's global state, put
+back afterwards), so training after an explanation is training without one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Sequence
 
@@ -21,10 +31,16 @@ import numpy as np
 
 from . import _checks
 from ._explanation import Explanation, Step
-from .activations import Softmax
+from .activations import Sigmoid, Softmax
 from .gradcheck import numerical_gradient
 from .layers import Layer
-from .losses import CategoricalCrossentropy, Loss, SoftmaxCategoricalCrossentropy
+from .losses import (
+    EPS,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    Loss,
+    SoftmaxCategoricalCrossentropy,
+)
 
 __all__ = ["Explanation", "Step", "explain"]
 
@@ -60,16 +76,61 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
     index = _check_index(index, getattr(target, param).shape, param)
     X = _check_X(X, layers)
     fused = isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossentropy)
-    head, top = _forward_backward(layers, loss, fused, X, y)
+    # Everything below runs on twins: the model is left as it was found.
+    layers, loss = [_twin(layer) for layer in layers], _twin(loss)
+    with _global_random_state_kept():
+        head, top = _forward_backward(layers, loss, fused, X, y)
     steps = _chain(layers, head, top, k, param, index)
-    value = float(getattr(target, "d" + param)[index])
-    numerical = _numerical(layers, loss, X, y, k, param, index)
+    value = float(getattr(layers[k], "d" + param)[index])
+    numerical = _numerical(layers, loss, fused, X, y, k, param, index)
     scale = max(abs(value), abs(numerical))
     return Explanation(
         parameter=f"layers[{k}].{param}[{index[0]}, {index[1]}]", layer=k, param=param,
         index=index, layer_repr=repr(target), loss=repr(head), n_samples=len(X),
         value=value, numerical=numerical,
-        relative_error=abs(value - numerical) / scale if scale > 0 else 0.0, steps=steps)
+        relative_error=abs(value - numerical) / scale if scale > 0 else 0.0, steps=steps,
+        clipped=_clipped(loss, layers[-1].output, y), fused=fused)
+
+
+def _twin(part):
+    """A copy of a layer or loss that shares its parameters and configuration but not
+    what a pass changes: its results, caches and buffers, and its random generator."""
+    twin = object.__new__(type(part))
+    twin.__dict__.update(part.__dict__)
+    for name, value in part.__dict__.items():
+        if isinstance(value, (np.random.Generator, np.random.RandomState)):
+            setattr(twin, name, copy.deepcopy(value))  # the model's stream does not advance
+        elif isinstance(value, dict):
+            setattr(twin, name, dict(value))  # caches and buffers filled lazily
+    twin.reuse_buffers = False  # fresh result arrays: none of the model's is written
+    if isinstance(twin, Layer):
+        twin.compute_dinputs = True
+    return twin
+
+
+@contextlib.contextmanager
+def _global_random_state_kept():
+    """A dropout layer without ``rng`` draws from NumPy's global state: put it back."""
+    state = np.random.get_state()
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _clipped(loss, output: np.ndarray, y) -> tuple[int, ...]:
+    """The samples whose prediction the loss clips to [1e-7, 1 − 1e-7], where it counts:
+    a class the target gives weight (cross-entropy), any output (binary)."""
+    if not isinstance(loss, (CategoricalCrossentropy, BinaryCrossentropy)):
+        return ()
+    outside = (output < EPS) | (output > 1 - EPS)
+    if isinstance(loss, CategoricalCrossentropy):
+        targets = _checks.check_labels("y", y, *output.shape)
+        if targets.ndim == 1:
+            outside = outside[np.arange(len(output)), targets][:, None]
+        else:
+            outside &= targets > 0
+    return tuple(int(i) for i in np.flatnonzero(outside.any(axis=1)))
 
 
 def _forward_backward(layers, loss, fused, X, y):
@@ -139,24 +200,74 @@ def _chain(layers, head, top, k, param, index) -> list[Step]:
     return steps
 
 
-def _numerical(layers, loss, X, y, k, param, index, eps: float = 1e-6) -> float:
-    """(L(θ + ε) − L(θ − ε)) / 2ε on a float64 copy, with this pass's dropout masks."""
+def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) -> float:
+    """(L(θ + ε) − L(θ − ε)) / 2ε on a float64 copy, with this pass's dropout masks,
+    of the function backward differentiates."""
     twins = [_float64_copy(layer) for layer in layers]
-    loss = copy.deepcopy(loss)
     X = X.astype(np.float64)
+    # The fused backward starts below the softmax, with (p − y): its function is the
+    # cross-entropy of the logits, in its log-softmax form (no clip, no log of 0).
+    # Likewise a sigmoid before a binary cross-entropy is evaluated from its logits: near
+    # 1, σ(z) has too few digits left for a difference quotient through the clip's slope.
+    logits = fused or (isinstance(layers[-1], Sigmoid) and isinstance(loss, BinaryCrossentropy))
+    run = twins[:-1] if logits else twins
+    targets = (_checks.check_labels("y", y, len(X), layers[-1].output.shape[1]) if fused
+               else None)
+    loss = _twin(loss)
 
     def objective(_) -> float:
         output = X
-        for twin in twins:
+        for twin in run:
             if hasattr(twin, "forward_with_mask"):  # the mask of the pass being explained
                 output = twin.forward_with_mask(output)
             else:
                 output = twin.forward(output, training=True)
-        return loss.calculate(output, y) + loss.regularization_loss(
-            [twin for twin in twins if twin.params])
+        if fused:
+            data_loss = _log_softmax_crossentropy(output, targets)
+        elif logits:
+            data_loss = _continued_binary_crossentropy(output, loss.check_targets(y, output.shape))
+        else:
+            data_loss = _continued_loss(loss, output, y)
+        return data_loss + loss.regularization_loss([twin for twin in twins if twin.params])
 
     element = getattr(twins[k], param)[index[0]:index[0] + 1, index[1]:index[1] + 1]
     return float(numerical_gradient(objective, element, eps)[0, 0])
+
+
+def _log_softmax_crossentropy(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Mean −Σ_k y_k·log softmax(z)_k, with log softmax(z) = z − max z − log Σ exp(z − max z):
+    the function whose gradient is (p − y) / n, finite however confident the model is."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    if targets.ndim == 1:
+        return float(-np.mean(log_p[np.arange(len(log_p)), targets]))
+    return float(-np.mean(np.sum(targets * log_p, axis=1)))
+
+
+def _continued_loss(loss, output: np.ndarray, y) -> float:
+    """The loss as backward differentiates it. A cross-entropy clips ŷ to [1e-7, 1 − 1e-7]
+    and backward takes its derivative at the clipped ŷ, so beyond the clip the function
+    is the tangent there: L(c) + L′(c)·(ŷ − c), c = clip(ŷ) (the loss itself where ŷ is
+    inside)."""
+    if not isinstance(loss, (CategoricalCrossentropy, BinaryCrossentropy)):
+        return loss.calculate(output, y)
+    clipped = np.clip(output, EPS, 1 - EPS)
+    slope = loss.backward(output, y)  # L′ at the clip, per element (mean over samples)
+    return loss.calculate(clipped, y) + float(np.sum(slope * (output - clipped)))
+
+
+def _continued_binary_crossentropy(z: np.ndarray, y: np.ndarray) -> float:
+    """``_continued_loss`` of a binary cross-entropy of σ(z), from the logits ``z``: p = σ(z)
+    and 1 − p = σ(−z) each to full precision, so p − c keeps its digits beyond the clip."""
+    p, q = np.exp(-np.logaddexp(0, -z)), np.exp(-np.logaddexp(0, z))  # no overflow
+    low, high = EPS, 1 - EPS
+    inside = -(y * -np.logaddexp(0, -z) + (1 - y) * -np.logaddexp(0, z))
+    below = -(y * np.log(low) + (1 - y) * np.log(1 - low)) - (y / low - (1 - y) / (1 - low)) \
+        * (p - low)
+    above = -(y * np.log(high) + (1 - y) * np.log(1 - high)) \
+        - (y / high - (1 - y) / (1 - high)) * ((1 - high) - q)  # p − high = (1 − high) − q
+    losses = np.where(p < low, below, np.where(p > high, above, inside))
+    return float(np.mean(losses))
 
 
 def _float64_copy(layer: Layer) -> Layer:
