@@ -5,7 +5,10 @@
 gradient moves them, they are not in ``params`` (so optimizers and
 ``get_parameters`` never see them), and they are listed in ``state_arrays``,
 which model files save and load beside the parameters. Put one first in a
-model and ``predict`` takes raw inputs, before and after ``Model.load``.
+model and ``predict`` takes raw inputs, before and after ``Model.load``: the
+model hands them to the layer as they are, and it standardises them in float64
+before anything is rounded to the model's float32 (a column of timestamps keeps
+its seconds).
 
 The same layer undoes the scaling with ``invert=True`` (``x · σ + μ``): adapt
 one on the regression targets, train on ``targets.transform(y)`` (the network
@@ -192,16 +195,16 @@ class Normalization(Layer):
         self.inputs = _check_inputs(self, inputs, self.n_inputs)
         dtype = self.output_dtype or self.inputs.dtype
         self.output = self._buffer("output", self.inputs.shape, dtype)
+        # The first operation in float64; the second computes in float64 too and rounds
+        # each result once as it writes it into the output.
         exact = self.output if dtype == np.float64 else self._buffer(
             "exact", self.inputs.shape, np.float64)
         if self.invert:
             np.multiply(self.inputs, self.std, out=exact)  # x·σ + μ
-            exact += self.mean
+            np.add(exact, self.mean, out=self.output)
         else:
             np.subtract(self.inputs, self.mean, out=exact)  # (x − μ)/σ
-            exact /= self.std
-        if exact is not self.output:
-            self.output[...] = exact
+            np.divide(exact, self.std, out=self.output)
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
