@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nnfs
-from chainrule._build import LAYERS, LOSSES, METRICS, OPTIMIZERS
+from chainrule import _build, nnfs
 from chainrule.datasets import spiral_data
 
 # -- 4. a subclass that changes the math is refused at save and export ---------------------------
@@ -248,7 +247,7 @@ def chainrule_subclasses(cls):
 def test_every_subclass_chainrule_itself_defines_is_saved_faithfully(tmp_path):
     """The rule trusts chainrule's own subclasses (the book's names): each one that exists
     is listed here with a round trip that shows its base computes the same."""
-    ours = {sub for registry in (LAYERS, LOSSES, OPTIMIZERS, METRICS)
+    ours = {sub for registry in (_build.LAYERS, _build.LOSSES, _build.OPTIMIZERS, _build.METRICS)
             for base in registry.values() for sub in chainrule_subclasses(base)
             if sub.__module__.partition(".")[0] == "chainrule"}
     assert ours == {nnfs.Layer_Dense, nnfs.Layer_Dropout}
@@ -267,3 +266,151 @@ def test_every_subclass_chainrule_itself_defines_is_saved_faithfully(tmp_path):
     hidden = np.ones((50, 16), np.float32)
     np.testing.assert_array_equal(loaded.layers[2].forward(hidden, training=True),
                                   model.layers[2].forward(hidden, training=True))
+
+
+# -- 11. float16 parameters train, with float32 optimizer state, and save exactly ---------------
+
+OPTIMIZERS = {
+    "Adam-default": cr.Adam,
+    "Adam": lambda: cr.Adam(0.02),
+    "SGD": lambda: cr.SGD(1.0),
+    "SGD-momentum": lambda: cr.SGD(0.5, decay=1e-3, momentum=0.9),
+    "Adagrad": lambda: cr.Adagrad(0.5),
+    "RMSprop": lambda: cr.RMSprop(0.01),
+}
+
+
+def spiral_network(dtype, optimizer):
+    model = cr.Model([cr.Dense(2, 32, dtype=dtype, rng=0), cr.ReLU(),
+                      cr.Dense(32, 3, dtype=dtype, rng=1), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=optimizer,
+              accuracy=cr.CategoricalAccuracy())
+    return model
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def path(request):
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    previous = cr.use_kernels(request.param)
+    yield request.param
+    cr.use_kernels(previous)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_float16_model_trains_as_its_float32_twin(name, path):
+    """The default Adam diverged at step 1 (float16 g² underflows to 0 and ε to a subnormal).
+    With a float32 master and state, float16 follows the float32 run closely."""
+    X, y = spiral_data(100, 3, rng=0)
+    losses = {}
+    for dtype in (np.float16, np.float32):
+        model = spiral_network(dtype, OPTIMIZERS[name]())
+        model.train(X.astype(dtype), y, epochs=200, print_every=None, shuffle=False)
+        losses[dtype] = np.array(model.history["loss"])
+        assert {a.dtype for slot in model.optimizer.state.values() for state in slot.values()
+                for a in state.values()} == {np.dtype(np.float32)}
+    assert losses[np.float16][-1] < 0.98 * losses[np.float16][0]  # it learned
+    # float16's rounding of the data and the activations, not the updates: the two runs
+    # end within 0.05 of each other (the float32 runs fall by 0.03 to 0.15).
+    assert abs(losses[np.float16][-1] - losses[np.float32][-1]) < 0.05
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_float16_step_is_the_float32_update_of_the_master_rounded(name, path):
+    """One step from the same parameters and gradients: the float32 master moves exactly as
+    a float32 parameter does, and the float16 parameter is that master rounded."""
+    rng = np.random.default_rng(4)
+    weights = rng.normal(size=(4, 3)).astype(np.float16)
+    grads = (rng.normal(size=(4, 3)) * 1e-3).astype(np.float16)  # g² ~1e-6 underflows in float16
+    half, single = cr.Dense(4, 3, dtype=np.float16), cr.Dense(4, 3, dtype=np.float32)
+    for layer in (half, single):
+        dtype = layer.weights.dtype
+        layer.weights[...], layer.biases[...] = weights, 0
+        layer.dweights, layer.dbiases = grads.astype(dtype), np.zeros((1, 3), dtype)
+    optimizer = OPTIMIZERS[name]()
+    optimizer.step([half])
+    OPTIMIZERS[name]().step([single])
+    master = optimizer.get_state(half, "weights")["master"]
+    assert master.dtype == np.float32
+    np.testing.assert_array_equal(master, single.weights)
+    np.testing.assert_array_equal(half.weights, master.astype(np.float16))
+    assert not np.array_equal(half.weights, weights)  # the step moved the float16 weights
+
+
+def test_updates_smaller_than_a_float16_step_add_up():
+    """1e-4 per step on a weight of 1 (float16 holds 1 − 2⁻¹¹ next below 1): rounded
+    away each time on its own, 0.01 after 100 steps through the float32 master."""
+    layer = cr.Dense(1, 1, dtype=np.float16)
+    layer.weights[...], layer.biases[...] = 1, 0
+    optimizer = cr.SGD(1e-4)
+    for _ in range(100):
+        layer.dweights, layer.dbiases = np.ones((1, 1), np.float16), np.zeros((1, 1), np.float16)
+        optimizer.step([layer])
+    assert layer.weights[0, 0] == np.float16(1 - 100 * np.float32(1e-4))
+    book = cr.Dense(1, 1, dtype=np.float16)  # the book's update_params call, the same rule
+    book.weights[...], book.biases[...] = 1, 0
+    optimizer = cr.SGD(1e-4)
+    for _ in range(100):
+        book.dweights, book.dbiases = np.ones((1, 1), np.float16), np.zeros((1, 1), np.float16)
+        optimizer.update_params(book)
+    np.testing.assert_array_equal(book.weights, layer.weights)
+
+
+@pytest.mark.parametrize("call", ["step", "update_params"])
+def test_a_parameter_changed_between_steps_is_not_overwritten_by_the_master(call):
+    layer = cr.Dense(2, 2, dtype=np.float16, rng=0)
+    optimizer = cr.SGD(0.1)
+
+    def update():
+        layer.dweights = np.zeros((2, 2), np.float16)
+        layer.dbiases = np.zeros((1, 2), np.float16)
+        optimizer.step([layer]) if call == "step" else optimizer.update_params(layer)
+
+    update()
+    layer.weights[0, 0] = 0.25  # a user's edit, or set_parameters, between two steps
+    update()
+    assert layer.weights[0, 0] == np.float16(0.25)
+    assert optimizer.get_state(layer, "weights")["master"][0, 0] == 0.25
+
+
+def test_a_float16_step_beyond_float16s_range_is_undone():
+    layer = cr.Dense(1, 2, dtype=np.float16)
+    layer.weights[...], layer.biases[...] = 60_000, 0
+    before = layer.weights.copy()
+    layer.dweights = np.full((1, 2), -1, np.float16)
+    layer.dbiases = np.zeros((1, 2), np.float16)
+    optimizer = cr.SGD(10_000)  # 70,000 is finite in float32, inf in float16
+    with pytest.raises(FloatingPointError, match="as they were"):
+        optimizer.step([layer])
+    np.testing.assert_array_equal(layer.weights, before)
+    np.testing.assert_array_equal(optimizer.get_state(layer, "weights")["master"], before)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_float16_checkpoint_resumes_exactly(tmp_path, name):
+    """Saved with its float32 state and master, a float16 run resumed from its checkpoint
+    ends bit for bit where the uninterrupted run ends."""
+    X, y = spiral_data(40, 3, rng=0)
+    X = X.astype(np.float16)
+    whole = spiral_network(np.float16, OPTIMIZERS[name]())
+    whole.train(X, y, epochs=6, batch_size=32, rng=1, print_every=None)
+    part = spiral_network(np.float16, OPTIMIZERS[name]())
+    part.train(X, y, epochs=3, batch_size=32, rng=1, print_every=None,
+               checkpoint=tmp_path / "run.ckpt")
+    _, arrays = cr.io.read_archive(tmp_path / "run.ckpt")
+    state = {key: a.dtype for key, a in arrays.items() if key.startswith("optimizer/")}
+    assert set(state.values()) == {np.dtype(np.float32)}
+    assert "optimizer/0/weights/master" in state  # the digits float16 cannot hold
+    resumed = cr.Model.load(tmp_path / "run.ckpt")
+    resumed.train(X, y, epochs=6, batch_size=32, rng=1, print_every=None,
+                  checkpoint=tmp_path / "run.ckpt")
+    assert resumed.history == whole.history
+    for a, b in zip(resumed.get_parameters(), whole.get_parameters(), strict=True):
+        for x, z in zip(a, b, strict=True):
+            assert x.dtype == np.float16
+            np.testing.assert_array_equal(x, z)
+    for ours, theirs in zip(resumed.trainable_layers, whole.trainable_layers, strict=True):
+        for param in ours.params:
+            for slot, value in resumed.optimizer.get_state(ours, param).items():
+                np.testing.assert_array_equal(value, whole.optimizer.get_state(theirs,
+                                                                               param)[slot])

@@ -207,3 +207,35 @@ def test_flat_chunked_update_matches_the_per_layer_one(monkeypatch, optimizer, f
     for step, (g, w) in enumerate(zip(flat, per_layer, strict=True)):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, err_msg=f"step {step}")
     assert not np.array_equal(per_layer[0], per_layer[-1])  # the parameters did move
+
+
+@pytest.mark.parametrize("path", ["numba", "numpy"])
+@pytest.mark.parametrize("make", [Adam, lambda: SGD(0.1), lambda: SGD(0.1, momentum=0.9), Adagrad,
+                                  RMSprop], ids=["Adam", "SGD", "SGD-momentum", "Adagrad",
+                                                 "RMSprop"])
+def test_a_float32_step_allocates_no_array(make, path):
+    """The float16 machinery (a float32 master, rounding back) costs float32 models
+    nothing: after the first step, a step allocates less than one parameter array."""
+    import tracemalloc
+
+    import chainrule as cr
+
+    if path == "numba":
+        pytest.importorskip("numba")
+    previous = cr.use_kernels(path)
+    try:
+        layers = [Dense(64, 512, rng=0), Dense(512, 4, rng=1)]  # weights: 128 KB
+        for layer in layers:
+            layer.dweights = np.ones_like(layer.weights)
+            layer.dbiases = np.ones_like(layer.biases)
+        optimizer = make()
+        optimizer.step(layers)
+        tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(10):
+            optimizer.step(layers)
+        peak = tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+        cr.use_kernels(previous)
+    assert peak < 16_384

@@ -229,10 +229,13 @@ def _build_optimizer(entry, model, arrays: dict):
             state = states.pop((str(i), name), None)
             if state is None:
                 continue
-            if set(state) != set(optimizer.slots) or any(a.dtype.kind != "f" for a in
-                                                         state.values()):
+            # A float16 parameter's float32 master copy may be missing (files written
+            # before it existed): it then starts from the parameter.
+            expected = optimizer.state_slots(getattr(layer, name))
+            if set(state) not in (set(expected), set(optimizer.slots)) or any(
+                    a.dtype.kind != "f" for a in state.values()):
                 raise ModelFileError(f"optimizer state of layer {i} {name} must be the float "
-                                     f"arrays {optimizer.slots}; got {sorted(state)}")
+                                     f"arrays {expected}; got {sorted(state)}")
             optimizer.set_state(layer, name, state)
     if states:
         raise ModelFileError(f"optimizer state for parameters the model lacks: "

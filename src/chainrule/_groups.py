@@ -21,6 +21,30 @@ if TYPE_CHECKING:
 # Elements per chunk of the flat update: the chunk of every array the update
 # touches fits in a core's L2 cache, so its ~12 passes read main memory once.
 CHUNK = 65_536
+#: the state slot holding a float16 parameter's float32 master copy
+MASTER = "master"
+
+
+def work_dtype(dtype) -> np.dtype:
+    """The dtype an optimizer updates and keeps state in: float32 for float16 parameters
+    (mixed precision: see ``optimizers``), the parameters' own otherwise."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype.kind == "f" and dtype.itemsize < 4 else dtype
+
+
+def adopt_changes(master: np.ndarray, param: np.ndarray) -> None:
+    """Take into the float32 ``master`` each float16 ``param`` element changed since the
+    last step wrote it (``set_parameters``, a user's edit); the others keep the digits
+    float16 cannot hold."""
+    np.copyto(master, param, where=param != master.astype(param.dtype))
+
+
+def round_into(param: np.ndarray, master: np.ndarray) -> bool:
+    """Write the float32 ``master`` into the float16 ``param``; False if an element is
+    beyond float16's range (it becomes inf)."""
+    with np.errstate(over="ignore"):  # reported by the return value instead
+        np.copyto(param, master, casting="same_kind")
+    return bool(np.isfinite(param).all())
 
 
 class _Group:
@@ -31,15 +55,24 @@ class _Group:
     The gradients, state and backup are arrays of the same layout, and the layers'
     gradient and state attributes become views into them. A flat array is cut into
     cache-sized ``chunks``; the parameters themselves are never moved.
+
+    The update runs on ``work`` and ``work_grads``: the parameters and gradients
+    themselves, or for float16 parameters a float32 master copy (a state slot) and a
+    float32 copy of the gradients, rounded into the parameters after each step.
     """
 
     def __init__(self, optimizer: Optimizer, entries: list, params: np.ndarray):
         self.params = params  # entries: (layer, name, parameter) in memory order
         self.grads = np.zeros_like(params)
+        dtype = work_dtype(params.dtype)
+        self.mixed = dtype != params.dtype
+        slots = optimizer.slots + ((MASTER,) if self.mixed else ())
         # np.full writes every page now. np.zeros would map them lazily, and the first
         # update, which reads each page before writing it, would fault every page twice.
-        flat_state = {slot: np.full(params.shape, 0, params.dtype) for slot in optimizer.slots}
-        self.backup = np.empty_like(params)
+        flat_state = {slot: np.full(params.shape, 0, dtype) for slot in slots}
+        self.work = flat_state.pop(MASTER) if self.mixed else params
+        self.work_grads = np.zeros(params.shape, dtype) if self.mixed else self.grads
+        self.backup = np.empty_like(self.work)
         self.views = []  # (layer, name, parameter, gradient view)
         start = 0
         for layer, name, param in entries:
@@ -53,33 +86,37 @@ class _Group:
             if isinstance(grad, np.ndarray) and grad.shape == param.shape:
                 grad_view[...] = grad
             old = optimizer.state.get(layer, {}).get(name, {})
-            for slot, flat in flat_state.items():
+            for slot, flat in {**flat_state, **({MASTER: self.work} if self.mixed
+                                                else {})}.items():
                 view = flat[part].reshape(param.shape)
                 if slot in old and old[slot].shape == param.shape:
                     view[...] = old[slot]  # carry over state from update_params/set_state
+                elif slot == MASTER:
+                    view[...] = param
                 optimizer._keep_state(layer, name, slot, view)
             setattr(layer, "d" + name, grad_view)
             self.views.append((layer, name, param, grad_view))
+        work, grads = self.work, self.work_grads
         # The whole group as 1-D arrays, for a compiled kernel's single pass (_kernels).
         self.whole = None
-        if params.flags.c_contiguous:
-            self.whole = (params.reshape(-1), self.grads.reshape(-1),
+        if work.flags.c_contiguous:
+            self.whole = (work.reshape(-1), grads.reshape(-1),
                           {slot: flat.reshape(-1) for slot, flat in flat_state.items()},
                           self.backup.reshape(-1))
         # Each chunk: (param, grad, state, backup, scratch, ones); every chunk shares one
         # scratch array, which stays in cache from one chunk to the next.
-        size = min(CHUNK, params.size) if params.ndim == 1 else params.size
-        scratch = optimizer.scratch(size, params.dtype)
-        ones = np.ones(size, params.dtype)
-        if params.ndim != 1:  # a single parameter: one chunk
-            self.chunks = [(params, self.grads, flat_state, self.backup,
-                            scratch.reshape(params.shape), ones)]
+        size = min(CHUNK, work.size) if work.ndim == 1 else work.size
+        scratch = optimizer.scratch(size, dtype)
+        ones = np.ones(size, dtype)
+        if work.ndim != 1:  # a single parameter: one chunk
+            self.chunks = [(work, grads, flat_state, self.backup,
+                            scratch.reshape(work.shape), ones)]
             return
         self.chunks = []
-        for i in range(0, params.size, CHUNK):
+        for i in range(0, work.size, CHUNK):
             part = slice(i, i + CHUNK)
-            n = params[part].size
-            self.chunks.append((params[part], self.grads[part],
+            n = work[part].size
+            self.chunks.append((work[part], grads[part],
                                 {slot: flat[part] for slot, flat in flat_state.items()},
                                 self.backup[part], scratch[:n], ones[:n]))
 
@@ -88,11 +125,23 @@ class _Group:
         return all(getattr(layer, name) is param for layer, name, param, _ in self.views)
 
     def gather_gradients(self) -> None:
-        """Copy in any gradient a layer wrote to a new array rather than into its view."""
+        """Copy in any gradient a layer wrote to a new array rather than into its view
+        (and float16 gradients into their float32 copy)."""
         for layer, name, _, grad_view in self.views:
             grad = getattr(layer, "d" + name)
             if grad is not grad_view:
                 np.copyto(grad_view, grad)
+        if self.mixed:
+            np.copyto(self.work_grads, self.grads)
+
+    def adopt_changes(self) -> None:
+        """float16: take into the master any parameter changed since the last step."""
+        if self.mixed:
+            adopt_changes(self.work, self.params)
+
+    def round_into_params(self) -> bool:
+        """float16: write the master into the parameters; False if one overflows."""
+        return round_into(self.params, self.work) if self.mixed else True
 
 
 class _Groups:
@@ -129,6 +178,7 @@ class _Groups:
             last = failed_chunk if group is failed else len(group.chunks) - 1
             for param, _, _, backup, _, _ in group.chunks[:last + 1]:
                 np.copyto(param, backup)
+            group.round_into_params()  # float16: the master as it was, rounded as it was
             if group is failed:
                 return
 

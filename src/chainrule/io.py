@@ -47,6 +47,7 @@ from . import _build
 from . import _filevalues as values
 from ._archive import MAX_MEMBERS, Archive, ModelFileError
 from ._atomic import atomic_write
+from ._groups import MASTER
 
 __all__ = ["ModelFileError", "atomic_write", "check_savable", "load_model", "load_parameters",
            "read_archive", "save_model", "save_parameters"]
@@ -187,6 +188,9 @@ def _describe_optimizer(model, arrays: dict) -> dict:
     for i, layer in enumerate(model.layers):
         for name in layer.params:
             for slot, value in optimizer.get_state(layer, name).items():
+                if slot == MASTER and np.array_equal(value, getattr(layer, name),
+                                                       equal_nan=True):
+                    continue  # a float16 parameter's master that holds no more than it
                 if not np.isfinite(value).all():  # set_state refuses such state at load
                     raise ValueError(f"optimizer state {slot!r} of layer {i} {name} holds NaN "
                                      "or inf; a file cannot keep it")

@@ -18,6 +18,14 @@ way) is updated as one flat array, a cache-sized chunk at a time (``_groups.py``
 lays those arrays out); updates never allocate, parameters are never moved (an
 array you took from ``layer.weights`` stays the parameter), and a step that would
 make a parameter NaN or infinite is undone and reported.
+
+float16 parameters are trained as mixed-precision trainers train them: the
+optimizer keeps a float32 ``master`` copy of each one (a state slot beside the
+others, saved with them) and float32 state, updates the master in float32 from
+the float16 gradient, and writes it back rounded to float16. A float16 state would
+fail at once: Adam's g² underflows to 0, ε = 1e-7 rounds to a subnormal, and the
+first step divides by it; and an update smaller than half a float16 step (1e-3 on
+a weight of 1) would be rounded away every time instead of adding up.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import numpy as np
 
 from . import _kernels
 from ._checks import check_fraction, check_nonnegative, check_positive, describe
-from ._groups import _Groups
+from ._groups import MASTER, _Groups, adopt_changes, round_into, work_dtype
 
 
 class Optimizer:
@@ -64,14 +72,21 @@ class Optimizer:
         for name in layer.params:
             param, grad = getattr(layer, name), getattr(layer, "d" + name)
             state = self._state_of(layer, name)
-            scratch = self.scratch(param.size, param.dtype).reshape(param.shape)
-            kernels = self._kernels(param, grad)
+            work = param
+            if MASTER in state:  # float16: update the float32 master, then round it into param
+                work = state[MASTER]
+                adopt_changes(work, param)
+                grad = np.asarray(grad, dtype=work.dtype)
+            scratch = self.scratch(work.size, work.dtype).reshape(work.shape)
+            kernels = self._kernels(work, grad)
             if kernels is not None:  # the same update, compiled (the scratch is its backup)
                 flat = {slot: array.reshape(-1) for slot, array in state.items()}
-                self._fused_update(kernels, param.reshape(-1), grad.reshape(-1), flat,
+                self._fused_update(kernels, work.reshape(-1), grad.reshape(-1), flat,
                                    scratch.reshape(-1))
-                continue
-            self._update(param, grad, state, scratch)
+            else:
+                self._update(work, grad, state, scratch)
+            if work is not param:
+                round_into(param, work)
 
     def post_update_params(self) -> None:
         """Count the step (Adam's bias correction and the decay use it)."""
@@ -90,28 +105,32 @@ class Optimizer:
         for group in groups:
             group.gather_gradients()
             # ‖g‖² is one fast BLAS pass, and NaN or infinite if any element is (or if the
-            # norm overflows, which is divergence as well).
-            if not math.isfinite(np.vdot(group.grads, group.grads)):
+            # norm overflows, which is divergence as well). float16 gradients are summed
+            # in their float32 copy, where ‖g‖² of ordinary values cannot overflow.
+            if not math.isfinite(np.vdot(group.work_grads, group.work_grads)):
                 raise FloatingPointError("a gradient holds NaN or infinite values")
         self.pre_update_params()
         for group in groups:
-            kernels = self._kernels(group.params)
+            # ``work`` is the parameters themselves, or the float32 master of float16 ones.
+            group.adopt_changes()
+            kernels = self._kernels(group.work)
             if kernels is not None:
                 # _update below, the backup copy and the check in one compiled pass.
                 if not self._fused_update(kernels, *group.whole):
                     self._groups.undo(group, len(group.chunks) - 1)
-                    raise FloatingPointError("the update would make parameters NaN or "
-                                             "infinite; they are as they were before this step")
-                continue
-            for i, (param, grad, state, backup, tmp, ones) in enumerate(group.chunks):
-                np.copyto(backup, param)
-                self._update(param, grad, state, tmp)
-                # The sum is NaN or infinite if any element is (or if it overflows, which
-                # only parameters near float's limit can make it do): one BLAS pass.
-                if not math.isfinite(np.vdot(ones, param)):
-                    self._groups.undo(group, i)
-                    raise FloatingPointError("the update would make parameters NaN or "
-                                             "infinite; they are as they were before this step")
+                    raise _diverged()
+            else:
+                for i, (param, grad, state, backup, tmp, ones) in enumerate(group.chunks):
+                    np.copyto(backup, param)
+                    self._update(param, grad, state, tmp)
+                    # The sum is NaN or infinite if any element is (or if it overflows, which
+                    # only parameters near float's limit can make it do): one BLAS pass.
+                    if not math.isfinite(np.vdot(ones, param)):
+                        self._groups.undo(group, i)
+                        raise _diverged()
+            if not group.round_into_params():  # a float32 master beyond float16's range
+                self._groups.undo(group, len(group.chunks) - 1)
+                raise _diverged()
         self.post_update_params()
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, tmp: np.ndarray):
@@ -137,34 +156,52 @@ class Optimizer:
 
     # -- state ------------------------------------------------------------------------------
 
+    def state_slots(self, param: np.ndarray) -> tuple[str, ...]:
+        """The state arrays kept for ``param``: ``slots``, and ``"master"`` (its float32
+        copy) for a float16 parameter."""
+        return self.slots + ((MASTER,) if work_dtype(param.dtype) != param.dtype else ())
+
     def _state_of(self, layer, name: str) -> dict[str, np.ndarray]:
-        """The state arrays of ``layer``'s parameter ``name``, zeros on first use."""
+        """The state arrays of ``layer``'s parameter ``name``: zeros on first use, and for a
+        float16 parameter float32 zeros and a float32 master copy of it."""
         state = self.state.setdefault(layer, {}).setdefault(name, {})
         param = getattr(layer, name)
-        for slot in self.slots:
-            if slot not in state or state[slot].shape != param.shape:
-                self._keep_state(layer, name, slot, np.zeros_like(param))
+        dtype = work_dtype(param.dtype)
+        for slot in self.state_slots(param):
+            old = state.get(slot)
+            if old is None or old.shape != param.shape:
+                value = param.astype(dtype) if slot == MASTER else np.zeros(param.shape, dtype)
+                self._keep_state(layer, name, slot, value)
+            elif old.dtype != dtype:  # float16 state from before float32 state existed
+                self._keep_state(layer, name, slot, old.astype(dtype))
         return state
 
     def _keep_state(self, layer, name: str, slot: str, array: np.ndarray) -> None:
-        """Store a state array here and where the book keeps it (``layer.weight_cache``)."""
+        """Store a state array here and where the book keeps it (``layer.weight_cache``);
+        a master copy has no place in the book."""
         self.state.setdefault(layer, {}).setdefault(name, {})[slot] = array
-        setattr(layer, book_state_name(name, slot), array)
+        if slot != MASTER:
+            setattr(layer, book_state_name(name, slot), array)
 
     def get_state(self, layer, name: str) -> dict[str, np.ndarray]:
         """The state arrays kept for ``layer``'s parameter ``name`` (empty before a step)."""
         state = self.state.get(layer, {}).get(name, {})
-        return {slot: state[slot] for slot in self.slots if slot in state}
+        return {slot: state[slot] for slot in self.state_slots(getattr(layer, name))
+                if slot in state}
 
     def set_state(self, layer, name: str, arrays: dict[str, np.ndarray]) -> None:
         """Restore state saved with ``get_state`` (used when loading a checkpoint).
 
-        Every array is checked before anything is written.
+        Every array is checked before anything is written. A float16 parameter's
+        ``"master"`` may be left out (files written before it existed): the master
+        then starts from the parameter itself.
         """
         param = getattr(layer, name)
         checked = {}
-        for slot in self.slots:
+        for slot in self.state_slots(param):
             value = arrays.get(slot) if isinstance(arrays, dict) else None
+            if value is None and slot == MASTER:
+                continue
             value = None if value is None else np.asarray(value)
             if value is None or value.shape != param.shape or value.dtype.kind not in "fiu":
                 raise ValueError(f"{self!r} state {slot!r} for {layer!r}.{name} must be a "
@@ -175,6 +212,8 @@ class Optimizer:
         state = self._state_of(layer, name)
         for slot, value in checked.items():
             state[slot][...] = value
+        if MASTER in state and MASTER not in checked:
+            state[MASTER][...] = param
 
     def scratch(self, size: int, dtype) -> np.ndarray:
         """A reusable 1-D work array of ``size`` elements (contents undefined)."""
@@ -193,6 +232,11 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def _diverged() -> FloatingPointError:
+    return FloatingPointError("the update would make parameters NaN or infinite; they are as "
+                              "they were before this step")
 
 
 def book_state_name(name: str, slot: str) -> str:
