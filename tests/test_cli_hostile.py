@@ -115,7 +115,7 @@ def test_evaluate_and_explain_read_the_models_columns_by_name(trained, tmp_path,
 
 @pytest.mark.parametrize("order", ORDERS)
 def test_predict_reorders_columns_by_name_too(trained, tmp_path, capsys, order):
-    task, model, X, y = trained
+    _, model, X, y = trained
     columns = [*X.T, y]
     header = [*NAMES, "target"]
     keep = [j for j in ORDERS[order] if j != 3]  # features only, in the other order
@@ -140,7 +140,7 @@ def test_predict_reorders_columns_by_name_too(trained, tmp_path, capsys, order):
 ])
 def test_a_table_that_does_not_match_the_model_is_refused(trained, tmp_path, capsys, header,
                                                           drop, message):
-    task, model, X, y = trained
+    _, model, X, y = trained
     columns = [*X.T, y]
     if drop is not None:
         del columns[drop]
@@ -276,7 +276,7 @@ def test_two_columns_of_one_name_are_refused(tmp_path, capsys, header, name, fir
 @pytest.mark.parametrize("with_header", [True, False], ids=["header", "no-header"])
 def test_predict_takes_a_template_whose_target_column_is_empty(trained, tmp_path, capsys,
                                                                with_header):
-    task, model, X, _ = trained
+    _, model, X, _ = trained
     empty = [""] * len(X)
     template = write_csv(tmp_path / "template.csv", [*NAMES, "target"] if with_header else None,
                          [*X.T, empty])
@@ -432,7 +432,7 @@ def test_help_is_plain_whole_sentences():
 def test_the_fresh_held_out_draw_is_not_the_training_data(name, make, seed):
     data = _cli_data.load(name, seed=seed)
     rng = np.random.default_rng(seed)
-    X, y = make(100, 3, rng=rng)
+    X, _ = make(100, 3, rng=rng)
     X_fresh, y_fresh = make(100, 3, rng=rng)
     np.testing.assert_array_equal(data.X, X)
     np.testing.assert_array_equal(data.fresh[0], X_fresh)
@@ -444,7 +444,7 @@ def test_evaluate_scores_the_fresh_draw(tmp_path, capsys):
     assert run(capsys, "train", "--dataset", "spiral", "--output", tmp_path, *QUICK)[0] == 0
     _, out, _ = run(capsys, "evaluate", tmp_path / "model.chainrule")
     rng = np.random.default_rng(0)
-    X, y = datasets.spiral_data(100, 3, rng=rng)
+    datasets.spiral_data(100, 3, rng=rng)  # the training draw comes first
     X_fresh, y_fresh = datasets.spiral_data(100, 3, rng=rng)
     model = Model.load(tmp_path / "model.chainrule")
     expected = np.mean(model.predict(X_fresh).argmax(axis=1) == y_fresh)
@@ -488,10 +488,16 @@ def test_a_relative_dataset_path_is_the_recorded_one(tmp_path, capsys, monkeypat
     for where, given in ((data, "t.csv"), (data, "./t.csv"), (data / "sub", "../t.csv"),
                          (data / "sub", None), (tmp_path, "data/t.csv")):
         monkeypatch.chdir(where)
-        argv = ["evaluate", data / "m" / "model.chainrule"] + ([] if given is None else ["--dataset", given])
+        argv = ["evaluate", data / "m" / "model.chainrule"]
+        argv += [] if given is None else ["--dataset", given]
         code, out, err = run(capsys, *argv)
         assert code == 0, (where, given, err)
         assert "the 40 held-out rows of t.csv" in out and figure(out, "accuracy") == held
+    # A copy of the file elsewhere holds the same rows: the same split.
+    shutil.copy(data / "t.csv", tmp_path / "copy.csv")
+    code, out, _ = run(capsys, "evaluate", data / "m" / "model.chainrule", "--dataset",
+                       tmp_path / "copy.csv")
+    assert code == 0 and "the 40 held-out rows of copy.csv" in out
 
 
 def test_a_damaged_split_is_refused_with_a_message(trained, tmp_path, capsys):
@@ -505,3 +511,24 @@ def test_a_damaged_split_is_refused_with_a_message(trained, tmp_path, capsys):
     split.write_text("{}")
     code, _, err = run(capsys, "evaluate", model)
     assert code == 1 and "is not a split written by chainrule train" in err
+
+
+@pytest.mark.parametrize("key, value, message", [
+    pytest.param("features", "width", "not a list of 3 distinct names", id="features-text"),
+    pytest.param("features", ["width", "width", "tilt"], "not a list of 3 distinct",
+                 id="features-twice"),
+    pytest.param("range", {"min": ["a"], "max": [1]}, "not two lists of numbers",
+                 id="range-text"),
+    pytest.param("classes", [1, 1.0], "name one class twice", id="classes-twice"),
+])
+def test_a_model_with_hostile_metadata_is_refused_in_words(trained, tmp_path, capsys, key,
+                                                           value, message):
+    task, path, X, _ = trained
+    if key == "classes" and task != "classification":
+        pytest.skip("a regression model has no classes")
+    model = Model.load(path)
+    model.metadata[key] = value
+    model.save(path)
+    features = write_csv(tmp_path / "x.csv", NAMES, list(X.T))
+    code, out, err = run(capsys, "predict", path, features)
+    assert code == 1 and message in err and out == "", err

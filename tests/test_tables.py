@@ -160,3 +160,32 @@ def test_stratified_split_holds_out_each_class_in_proportion():
     assert not np.array_equal(other[1], test)
     train, test = stratified_split(None, 10, 0.3, np.random.default_rng(0))
     assert len(test) == 3 and len(train) == 7
+
+
+@pytest.mark.parametrize("text, target, column", [
+    pytest.param("y,a,b\n3,1,2\nmany,3,4\n", "y", 1, id="first"),
+    pytest.param("a,y,b\n1,3,2\n3,many,4\n", "y", 2, id="middle"),
+    pytest.param("a,b,y\n1,2,3\n3,4,many\n", None, 3, id="last"),
+    pytest.param("1,3,2\n0,3,2\n3,many,4\n", 2, 2, id="no-header"),
+])
+def test_the_target_column_is_where_it_is(tmp_path, text, target, column):
+    """The target's column number is its own, wherever it stands (it was the last one's)."""
+    table = read_table(write(tmp_path, text), target=target)
+    assert table.target_column == column
+    with pytest.raises(TableError, match=rf"line 3, column {column}\b.*'many' is not a number"):
+        target_numbers(table.target, table)
+
+
+def test_the_digest_is_of_the_bytes_read(tmp_path):
+    import hashlib
+
+    path = write(tmp_path, "\ufeffa,y\n1,0\n2,1\n")
+    assert read_table(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_empty_target_is_read_only_when_asked(tmp_path):
+    path = write(tmp_path, "a,b,y\n1,2,\n3,4,\n")
+    with pytest.raises(TableError, match="the target is empty"):
+        read_table(path)
+    table = read_table(path, empty_target=True)
+    assert table.target.tolist() == ["", ""] and table.X.tolist() == [[1, 2], [3, 4]]

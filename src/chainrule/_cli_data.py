@@ -293,8 +293,12 @@ def columns_of(model) -> Columns:
         raise ValueError(f"the model's metadata names its features {features!r}; that is not "
                          f"a list of {n_features} distinct names")
     ranges = meta.get("range") or {}
-    low, high = (np.asarray(ranges[key], dtype=np.float64) if key in ranges else None
-                 for key in ("min", "max"))
+    try:
+        low, high = (np.asarray(ranges[key], dtype=np.float64) if key in ranges else None
+                     for key in ("min", "max"))
+    except (TypeError, ValueError):
+        raise ValueError(f"the model's metadata gives its input range as {ranges!r}; that is "
+                         "not two lists of numbers") from None
     return Columns(task, classes, n_features, features, meta.get("target"),
                    meta.get("target_column"), low, high, meta.get("split"),
                    meta.get("inputs"))
