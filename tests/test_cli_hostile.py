@@ -532,3 +532,18 @@ def test_a_model_with_hostile_metadata_is_refused_in_words(trained, tmp_path, ca
     features = write_csv(tmp_path / "x.csv", NAMES, list(X.T))
     code, out, err = run(capsys, "predict", path, features)
     assert code == 1 and message in err and out == "", err
+
+
+@pytest.mark.parametrize("low, high, value, warned", [
+    pytest.param(-1e308, 1e308, 1e308, False, id="widest-floats"),
+    pytest.param(0.0, 0.0, 0.4, False, id="constant-within-half"),
+    pytest.param(0.0, 0.0, 0.6, True, id="constant-beyond-half"),
+    pytest.param(1e8, 1e8, 1.4e8, False, id="constant-large"),
+    pytest.param(1e8 - 9, 1e8 + 9, 1e8 + 100, True, id="timestamp-like"),
+])
+def test_the_range_check_at_its_edges(capsys, low, high, value, warned):
+    columns = _cli_data.Columns("regression", None, 1, ["t"], low=np.array([low]),
+                                high=np.array([high]))
+    _cli_data.warn_outside(np.array([[value]]), columns, "x.csv")
+    err = capsys.readouterr().err
+    assert ("in t (" in err) == warned, err

@@ -424,8 +424,9 @@ def warn_outside(X: np.ndarray, columns: Columns, name: str) -> None:
         return
     # Half the width beyond either end; a column that never varied has a width of
     # its magnitude (at least 1).
-    width = np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
-    outside = (X < low - OUTSIDE * width) | (X > high + OUTSIDE * width)
+    with np.errstate(over="ignore"):  # a width of ±1e308 columns is inf: nothing is outside
+        width = np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
+        outside = (X < low - OUTSIDE * width) | (X > high + OUTSIDE * width)
     columns_out = np.flatnonzero(outside.any(axis=0))
     if not len(columns_out):
         return
