@@ -10,10 +10,12 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
+from ..callbacks import Callback
 from ..layers import Dense
 from . import frames, recipe
 from .settings import (
@@ -31,6 +33,14 @@ from .settings import (
 PARAMS = ("weights", "biases")
 
 
+class Interrupted(Exception):
+    """``Session.cancel`` was set during training, which stopped after the batch under way.
+
+    The epoch that batch belonged to is undone, so the session holds whole epochs
+    only (the ones "show code" reproduces); the epochs before it are kept.
+    """
+
+
 class Session:
     """The state behind one tab: settings → data → network → frames.
 
@@ -38,9 +48,17 @@ class Session:
     ----------
     settings : dict, optional
         Changes to ``DEFAULTS``, checked as a tab's would be.
+
+    Attributes
+    ----------
+    cancel : threading.Event
+        Set it (from any thread) to stop ``train`` and ``step`` after the batch under
+        way, whatever the settings; they raise ``Interrupted``. It stays set until its
+        owner clears it.
     """
 
     def __init__(self, settings: dict | None = None):
+        self.cancel = threading.Event()
         self.settings = check_settings(settings or {}, DEFAULTS)
         self._make_data()
         self.reset()
@@ -113,12 +131,23 @@ class Session:
         """Train ``epochs`` (default: the setting ``epochs_per_frame``) more epochs.
 
         Raises ``chainrule.TrainingDiverged`` when the loss or a gradient stops
-        being finite; the network keeps its last finite weights.
+        being finite; the network keeps its last finite weights. Raises
+        ``Interrupted`` when ``cancel`` is set: after the batch under way, with the
+        network as the epoch of that batch found it.
         """
-        self.model.train(self.X_train, self.y_train,
-                         epochs=epochs or self.settings["epochs_per_frame"],
-                         batch_size=self.settings["batch_size"], rng=self.rng,
-                         print_every=None, progress=False)
+        try:
+            # Quiet as well: the checks before the first step run the network once, and
+            # diverged weights overflow there (the loop itself reports TrainingDiverged).
+            with _quiet():
+                self.model.train(self.X_train, self.y_train,
+                                 epochs=epochs or self.settings["epochs_per_frame"],
+                                 batch_size=self.settings["batch_size"], rng=self.rng,
+                                 print_every=None, progress=False,
+                                 callbacks=[_StopWhenAsked(self.cancel, self.rng)])
+        finally:
+            # The model keeps its last run's callbacks; ours holds a lock, which the copy
+            # that explain works on could not copy, and is of no use after this run.
+            self.model.callbacks = []
 
     def step(self) -> dict:
         """Train one frame's epochs and return the frame."""
@@ -216,8 +245,13 @@ class Session:
                              f"got {index!r}"[:120])
         # On a copy: explain's pass draws dropout masks, and those draws must not shift the
         # session's generator, or "show code" would no longer reproduce the network.
-        explanation = explain(copy.deepcopy(self.model), self.X_train, self.y_train,
-                              layer=layer, param=param, index=tuple(index))
+        with _quiet():
+            if not np.isfinite(self.model.predict(self.X_train)).all():
+                raise ValueError("the network's outputs overflow at these weights (training "
+                                 "diverged): there is no gradient to explain. Reset, or lower "
+                                 "the learning rate")
+            explanation = explain(copy.deepcopy(self.model), self.X_train, self.y_train,
+                                  layer=layer, param=param, index=tuple(index))
         return {"type": "explanation", "dense": dense, "param": param, "index": index,
                 "epoch": self.epoch, "text": str(explanation), **explanation.to_dict()}
 
@@ -233,28 +267,35 @@ class Session:
                 or not 0 <= neuron < layer.n_neurons:
             raise ValueError(f"neuron must be in [0, {layer.n_neurons - 1}]; "
                              f"got {neuron!r}"[:120])
-        dz = self._dvalues_into(layer_index)[:, neuron]
-        return {
-            "type": "neuron", "layer": dense, "neuron": neuron, "epoch": self.epoch,
-            "model_layer": layer_index,
-            "weights": frames.numbers(layer.weights[:, neuron]),
-            "dweights": frames.numbers(layer.dweights[:, neuron]),
-            "bias": frames.finite(layer.biases[0, neuron]),
-            "dbias": frames.finite(layer.dbiases[0, neuron]),
-            "dz_sum": frames.finite(dz.sum()),
-            "dz_mean_abs": frames.finite(np.abs(dz).mean()),
-            "dz_first": frames.numbers(dz[:5]),
-            "n_samples": len(dz),
-        }
+        with _quiet():
+            dvalues = self._dvalues_into(layer_index)
+            answer = {"type": "neuron", "layer": dense, "neuron": neuron, "epoch": self.epoch,
+                      "model_layer": layer_index, "n_samples": len(self.X_train),
+                      "weights": frames.numbers(layer.weights[:, neuron]),
+                      "bias": frames.finite(layer.biases[0, neuron])}
+            if dvalues is None:  # no gradient to show: every one of them is None
+                return {**answer, "dweights": [None] * layer.n_inputs, "dbias": None,
+                        "dz_sum": None, "dz_mean_abs": None, "dz_first": [None] * min(
+                            5, len(self.X_train))}
+            dz = dvalues[:, neuron]
+            return {**answer,
+                    "dweights": frames.numbers(layer.dweights[:, neuron]),
+                    "dbias": frames.finite(layer.dbiases[0, neuron]),
+                    "dz_sum": frames.finite(dz.sum()),
+                    "dz_mean_abs": frames.finite(np.abs(dz).mean()),
+                    "dz_first": frames.numbers(dz[:5])}
 
-    def _dvalues_into(self, layer_index: int) -> np.ndarray:
+    def _dvalues_into(self, layer_index: int) -> np.ndarray | None:
         """∂L/∂(output of layer ``layer_index``) (n_samples, n_neurons) on the training points.
 
         The chain rule by hand with each layer's public ``backward``, last to first,
-        at the current weights and without dropout.
+        at the current weights and without dropout. None when the network's outputs
+        overflow (weights on the edge of divergence): the loss has no gradient there.
         """
         model = self.model
         output = model.forward(self.X_train, training=False)
+        if not np.isfinite(output).all():
+            return None
         dvalues = model.loss.backward(output, self.y_train)
         for layer in reversed(model.layers[layer_index:]):
             incoming = dvalues
@@ -273,7 +314,52 @@ class Session:
             return path.read_bytes()
 
 
+class _StopWhenAsked(Callback):
+    """Look at ``cancel`` after every batch; when it is set, undo the epoch under way and
+    raise ``Interrupted``.
+
+    A batch is the smallest piece of work (a step of a few milliseconds at most within
+    the settings' limits), so a frame of any size stops at once. Within an epoch, a step
+    changes the parameters, the optimizer's state and count, and the position of the
+    generator that shuffles and draws dropout masks; the epoch count and the history
+    only change after its last batch. Those are kept at each epoch's start, to put back.
+    """
+
+    def __init__(self, cancel: threading.Event, rng: np.random.Generator):
+        self.cancel = cancel
+        self.rng = rng
+        self.kept = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        optimizer = self.model.optimizer
+        params = [(layer, name, getattr(layer, name).copy(),
+                   {slot: array.copy() for slot, array in optimizer.get_state(layer, name).items()})
+                  for layer in self.model.trainable_layers for name in layer.params]
+        self.kept = (params, optimizer.iterations, optimizer.current_learning_rate,
+                     self.rng.bit_generator.state)
+
+    def on_batch_end(self, step: int, logs: dict | None = None) -> None:
+        if self.cancel.is_set():
+            self._undo_epoch()
+            raise Interrupted(f"training was interrupted at epoch {self.model.epoch}")
+
+    def _undo_epoch(self) -> None:
+        params, iterations, learning_rate, rng_state = self.kept
+        optimizer = self.model.optimizer
+        for layer, name, value, state in params:
+            # In place: the optimizer's flat groups (chainrule._groups) hold views of them.
+            np.copyto(getattr(layer, name), value)
+            for slot, array in optimizer.get_state(layer, name).items():
+                # A state first used in this epoch started as zeros (Optimizer._state_of).
+                np.copyto(array, state.get(slot, 0))
+        optimizer.iterations = iterations
+        optimizer.current_learning_rate = learning_rate
+        self.rng.bit_generator.state = rng_state
+
+
 def _quiet():
-    """Weights near divergence may overflow on the way to a frame: the frame then shows
-    what is finite (``frames`` turns the rest into None) instead of warning."""
+    """Weights near divergence may overflow on the way to a frame, an explanation or a
+    neuron's gradient: the answer then shows what is finite (``frames`` and ``explain``'s
+    ``to_dict`` turn the rest into None) instead of printing warnings on the server.
+    NumPy's error state is per thread, so this covers the worker thread it runs in."""
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
