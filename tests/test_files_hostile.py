@@ -6,11 +6,20 @@ saved and resumed exactly, and deflated history members that lie about their siz
 """
 
 
+import binascii
+import functools
+import io
+import tracemalloc
+import zipfile
+import zlib
+
 import numpy as np
 import pytest
+from test_fuzz_files import build_zip
 
 import chainrule as cr
 from chainrule import _build, nnfs
+from chainrule._archive import MAX_INFLATED_BYTES
 from chainrule.datasets import spiral_data
 
 # -- 4. a subclass that changes the math is refused at save and export ---------------------------
@@ -414,3 +423,184 @@ def test_a_float16_checkpoint_resumes_exactly(tmp_path, name):
             for slot, value in resumed.optimizer.get_state(ours, param).items():
                 np.testing.assert_array_equal(value, whole.optimizer.get_state(theirs,
                                                                                param)[slot])
+
+
+def test_a_float16_file_written_before_float32_state_still_loads(tmp_path):
+    """Older files hold float16 state and no master: the state is taken up into float32
+    and the master starts from the parameters."""
+    X, y = spiral_data(20, 3, rng=0)
+    model = spiral_network(np.float16, cr.Adam(0.01))
+    model.train(X.astype(np.float16), y, epochs=2, print_every=None)
+    model.save(tmp_path / "new.model")
+    with zipfile.ZipFile(tmp_path / "new.model") as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    old = {}
+    for name, data in entries.items():
+        if name.endswith("/master.npy"):
+            continue
+        if name.startswith("arrays/optimizer/"):
+            buffer = io.BytesIO()
+            np.save(buffer, np.load(io.BytesIO(data)).astype(np.float16))
+            data = buffer.getvalue()
+        old[name] = data
+    with zipfile.ZipFile(tmp_path / "old.model", "w") as archive:
+        for name, data in old.items():
+            archive.writestr(name, data)
+    loaded = cr.Model.load(tmp_path / "old.model")
+    layer = loaded.layers[0]
+    state = loaded.optimizer.get_state(layer, "weights")
+    assert {a.dtype for a in state.values()} == {np.dtype(np.float32)}
+    np.testing.assert_array_equal(state["master"], layer.weights)
+    np.testing.assert_array_equal(state["cache"], np.load(io.BytesIO(
+        old["arrays/optimizer/0/weights/cache.npy"])))
+    loaded.train(X.astype(np.float16), y, epochs=1, print_every=None)  # and trains on
+
+
+# -- 11. histories are stored compactly: deflated, within a bomb-proof bound -----------------------
+
+
+def three_thousand_epochs():
+    """The issue's case: a small model, 3,000 epochs, seven series (175,496 bytes before)."""
+    X, y = spiral_data(20, 3, rng=0)
+    model = cr.Model([cr.Dense(2, 16, rng=0), cr.ReLU(), cr.Dense(16, 3, rng=1), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(0.02, decay=1e-4),
+              accuracy=cr.CategoricalAccuracy())
+    model.train(X, y, epochs=3000, validation_data=(X[::2], y[::2]), print_every=None)
+    return model
+
+
+def test_a_long_history_is_stored_compactly_and_exactly(tmp_path):
+    model = three_thousand_epochs()
+    model.history["val_loss"][5:8] = [np.inf, np.nan, -0.0]
+    model.save(tmp_path / "m")
+    values = sum(len(series) for series in model.history.values())
+    assert values == 7 * 3000
+    # 8 bytes a value stored (168,000 here, and 175,496 for the file); deflated, 61 KB.
+    assert (tmp_path / "m").stat().st_size < 0.4 * 8 * values
+    loaded = cr.Model.load(tmp_path / "m")
+    assert loaded.history.keys() == model.history.keys()
+    for key, series in model.history.items():
+        np.testing.assert_array_equal(np.array(loaded.history[key]), np.array(series))
+    assert np.signbit(loaded.history["val_loss"][7])
+
+
+def test_a_history_beyond_the_inflation_bound_is_partly_stored_and_reads_back(tmp_path):
+    model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
+    rng = np.random.default_rng(0)
+    model.history = {f"series_{k}": rng.normal(size=20_000).tolist() for k in range(8)}
+    model.save(tmp_path / "m")
+    with zipfile.ZipFile(tmp_path / "m") as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+    deflated = [info for info in infos.values() if info.compress_type == zipfile.ZIP_DEFLATED]
+    assert 0 < sum(info.file_size for info in deflated) <= MAX_INFLATED_BYTES
+    assert len(deflated) < 8  # the rest stored: the reader would refuse more
+    assert cr.Model.load(tmp_path / "m").history == model.history
+
+
+@pytest.fixture(scope="module")
+def honest_entries(tmp_path_factory):
+    model = cr.Model([cr.Dense(2, 4, rng=0), cr.ReLU(), cr.Dense(4, 3, rng=1), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.history = {"loss": [1.0, 0.5, 0.25] * 100, "accuracy": [0.5] * 300}
+    path = tmp_path_factory.mktemp("honest") / "m"
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        return model, {name: archive.read(name) for name in archive.namelist()}
+
+
+def raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+def deflated(name: str, data: bytes, packed: bytes | None = None, **lies) -> dict:
+    """A deflated entry: headers describe ``data``, the file holds ``packed``."""
+    packed = raw_deflate(data) if packed is None else packed
+    fields = {"method": 8, "compressed": len(packed), "size": len(data),
+              "crc": binascii.crc32(data), **lies}
+    return {"name": name.encode(), "data": data, "stored": packed, "local": fields,
+            "central": fields}
+
+
+def crafted(entries: dict, **replaced) -> bytes:
+    """The honest archive with some members replaced by crafted entries."""
+    return build_zip([replaced.get(name) or {"name": name.encode(), "data": data}
+                      for name, data in entries.items()])
+
+
+HISTORY = "arrays/history/0.npy"
+
+
+@functools.cache
+def bomb() -> bytes:
+    return raw_deflate(b"\0" * (100 * 2**20))  # 100 MiB of zeros in ~100 KB
+
+
+def hostile_archives(entries):
+    history = entries[HISTORY]
+    yield "honest-deflated", crafted(entries, **{HISTORY: deflated(HISTORY, history)})
+    yield "bomb-declared", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, raw_deflate(b"\0" * (MAX_INFLATED_BYTES + 1)),
+        size=MAX_INFLATED_BYTES + 1)})
+    yield "bomb-undeclared", crafted(entries, **{HISTORY: deflated(HISTORY, history, bomb())})
+    yield "bomb-declared-zero", crafted(entries, **{HISTORY: deflated(HISTORY, history, bomb(),
+                                                                      size=0, crc=0)})
+    yield "stream-too-short", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, raw_deflate(history[:-8]))})
+    yield "stream-then-junk", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, raw_deflate(history) + b"junk")})
+    yield "two-streams", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, raw_deflate(history) + raw_deflate(history))})
+    yield "stream-cut", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, raw_deflate(history)[:-3])})
+    yield "garbage", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, np.random.default_rng(0).bytes(500))})
+    yield "crc-of-other-data", crafted(entries, **{HISTORY: deflated(
+        HISTORY, history, crc=binascii.crc32(history[:-1]))})
+    weights = "arrays/layers/0/weights.npy"
+    yield "deflated-parameters", crafted(entries, **{weights: deflated(weights,
+                                                                       entries[weights])})
+    yield "deflated-header", crafted(entries, **{"chainrule.json": deflated(
+        "chainrule.json", entries["chainrule.json"])})
+    entry = deflated(HISTORY, history)
+    entry["local"] = {**entry["local"], "method": 0}
+    yield "methods-disagree", crafted(entries, **{HISTORY: entry})
+    many = {f"arrays/history/{k}.npy": deflated(f"arrays/history/{k}.npy", b"\0" * 2**16,
+                                                size=2**16) for k in range(17)}
+    yield "many-small-bombs", build_zip([{"name": name.encode(), "data": data}
+                                         for name, data in entries.items()
+                                         if not name.startswith("arrays/history/")]
+                                        + list(many.values()))
+
+
+INFLATES = "does not inflate to the"
+REFUSALS = {
+    "honest-deflated": None, "bomb-declared": "declare 1048577 bytes",
+    "bomb-undeclared": INFLATES, "bomb-declared-zero": INFLATES,
+    "stream-too-short": INFLATES, "stream-then-junk": INFLATES, "two-streams": INFLATES,
+    "stream-cut": INFLATES, "garbage": "damaged", "crc-of-other-data": "CRC-32",
+    "deflated-parameters": "only the history's", "deflated-header": "only the history's",
+    "methods-disagree": "disagrees", "many-small-bombs": "declare 1114112 bytes",
+}
+
+
+@pytest.mark.parametrize("kind", REFUSALS)
+def test_deflated_members_that_lie_are_refused_within_bounded_memory(honest_entries, tmp_path,
+                                                                     kind):
+    model, entries = honest_entries
+    blob = dict(hostile_archives(entries))[kind]
+    path = tmp_path / "m"
+    path.write_bytes(blob)
+    tracemalloc.start()
+    try:
+        if kind == "honest-deflated":
+            assert cr.Model.load(path).history == model.history
+        else:
+            with pytest.raises(cr.ModelFileError, match=REFUSALS[kind]):
+                cr.Model.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # What the reader holds: the file and at most MAX_INFLATED_BYTES inflated (and here far
+    # less), never the 100 MiB a bomb holds.
+    assert peak < 8 * 2**20 + 20 * len(blob)

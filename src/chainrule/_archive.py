@@ -1,23 +1,29 @@
 """The ZIP archives that hold model files, read strictly.
 
-chainrule writes its files with :mod:`zipfile`: stored (uncompressed) members
-one after another, then the central directory, then the end record. Reading
-goes through this small parser instead, which accepts that layout and nothing
-looser, so that reading a file never costs more than the file's own size:
+chainrule writes its files with :mod:`zipfile`: members one after another, then
+the central directory, then the end record. Reading goes through this small
+parser instead, which accepts that layout and nothing looser, so that reading a
+file never costs more than the file's own size and ``MAX_INFLATED_BYTES``:
 
 * the file is a regular file (not a FIFO or a device), starts with a local
   header and ends with the end record (no comment, nothing appended);
-* every member is stored, unencrypted, without a data descriptor, with no
-  extra field but ZIP64's, and its local header repeats its central entry
-  (name, flags, CRC and sizes);
+* every member is stored or deflated, unencrypted, without a data descriptor,
+  with no extra field but ZIP64's, and its local header repeats its central
+  entry (name, flags, method, CRC and sizes);
 * the members tile the archive: the first starts at byte 0, each one where the
   previous one ends, and the last ends where the central directory begins. No
   member overlaps another or reaches outside the file, so all members together
-  hold fewer bytes than the file.
+  hold fewer bytes than the file;
+* the sizes deflated members declare add up to at most ``MAX_INFLATED_BYTES``
+  (a decompression bomb is refused by its headers), and inflating one stops at
+  its declared size: a stream that would give more, or less, or that has bytes
+  after its end, is refused.
 
 Each check reads a fixed number of bytes (the central directory is bounded by
 the member limit), so a file is refused before any member's data is read. A
-member's data is checked against its CRC-32 when it is read.
+member's data is checked against its CRC-32 (of the inflated bytes) when it is
+read. Which members may be deflated is the reader's choice (``io`` allows the
+history's only).
 """
 
 from __future__ import annotations
@@ -27,10 +33,15 @@ import errno
 import os
 import stat
 import struct
+import zlib
 from typing import NamedTuple
 
 MAX_MEMBERS = 10_000
 MAX_NAME_BYTES = 255
+#: the most bytes all deflated members of one file may inflate to, together: 131,072
+#: float64 history values (e.g. 7 series of 18,000 epochs). Writers store the rest.
+MAX_INFLATED_BYTES = 2**20
+STORED, DEFLATED = 0, 8
 
 _LOCAL = struct.Struct("<4s5H3L2H")  # local file header: 30 bytes, then name and extra
 _CENTRAL = struct.Struct("<4s6H3L5H2L")  # central directory entry: 46 bytes, then name, extra
@@ -47,12 +58,15 @@ class ModelFileError(ValueError):
 
 
 class Member(NamedTuple):
-    """Where one member's data lies in the file."""
+    """Where one member's data lies in the file: ``packed`` bytes from ``start``, which
+    are its ``size`` bytes of data if ``method`` is ``STORED``, or deflate them."""
 
     name: str
     start: int
     size: int
     crc: int
+    packed: int
+    method: int
 
 
 class Archive:
@@ -74,11 +88,13 @@ class Archive:
     def read(self, name: str) -> bytearray:
         """The data of member ``name`` (a writable buffer), after checking its CRC-32."""
         member = self.members[name]
-        data = bytearray(member.size)
+        data = bytearray(member.packed)
         self._file.seek(member.start)
         # The layout check proved the bytes are there; a file cut short since then
         # leaves zeros at the end of ``data``, which the CRC tells from the real bytes.
         self._file.readinto(data)
+        if member.method == DEFLATED:
+            data = _inflate(data, member)
         if binascii.crc32(data) != member.crc:
             raise ModelFileError(f"member {name!r} is damaged (its CRC-32 does not match)")
         return data
@@ -91,6 +107,25 @@ class Archive:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _inflate(packed: bytearray, member: Member) -> bytearray:
+    """Inflate a raw deflate stream to exactly its declared size, never beyond it."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        # max_length 0 would mean "no limit": a member declaring 0 bytes may give 1, and fail.
+        data = inflater.decompress(packed, max(member.size, 1))
+        if not inflater.eof and len(data) == member.size:
+            # The declared size is reached, and the stream must end here (its end code may
+            # be still unread): one more byte would be one too many.
+            data += inflater.decompress(inflater.unconsumed_tail, 1)
+    except zlib.error as exc:
+        raise ModelFileError(f"member {member.name!r} is damaged ({exc})") from None
+    if len(data) != member.size or not inflater.eof or inflater.unconsumed_tail \
+            or inflater.unused_data:
+        raise ModelFileError(f"member {member.name!r} does not inflate to the {member.size} "
+                             "bytes it declares")
+    return bytearray(data)
 
 
 def _open_regular_file(path):
@@ -123,18 +158,22 @@ def _check_structure(f, size: int) -> dict[str, Member]:
         raise ModelFileError(f"a central directory of {cd_size} bytes cannot hold "
                              f"{count} entries")
     entries = _central_entries(_read(f, cd_offset, cd_size), count)
+    inflated = sum(size_ for _, _, method, _, size_, _, _ in entries if method == DEFLATED)
+    if inflated > MAX_INFLATED_BYTES:
+        raise ModelFileError(f"the deflated members declare {inflated} bytes; a chainrule file "
+                             f"inflates at most {MAX_INFLATED_BYTES}")
     members: dict[str, Member] = {}
     position = 0
-    for name_bytes, flags, crc, size_, offset in entries:
+    for name_bytes, flags, method, crc, size_, packed, offset in entries:
         name = _decode_name(name_bytes, flags)
         if name in members:
             raise ModelFileError(f"the archive holds member {name!r} twice")
         if offset != position:
             raise ModelFileError(f"member {name!r} starts at byte {offset}, not where the "
                                  f"previous one ends ({position}): members overlap or leave gaps")
-        start = _check_local_header(f, offset, name_bytes, flags, crc, size_)
-        position = start + size_
-        members[name] = Member(name, start, size_, crc)
+        start = _check_local_header(f, offset, (name_bytes, flags, method, crc, size_, packed))
+        position = start + packed
+        members[name] = Member(name, start, size_, crc, packed, method)
     if position != cd_offset:
         raise ModelFileError(f"the members end at byte {position}, the central directory "
                              f"begins at {cd_offset}: a member reaches beyond it, or bytes "
@@ -180,7 +219,8 @@ def _end_record(f, size: int) -> tuple[int, int, int, int]:
 
 
 def _central_entries(directory: bytes, count: int) -> list[tuple]:
-    """(name bytes, flags, CRC, size, local header offset) of each central entry."""
+    """(name bytes, flags, method, CRC, size, packed size, local header offset) of each
+    central entry."""
     entries, pos = [], 0
     for index in range(count):
         if pos + _CENTRAL.size > len(directory):
@@ -201,38 +241,39 @@ def _central_entries(directory: bytes, count: int) -> list[tuple]:
             raise ModelFileError(f"the central directory ends inside entry {index}")
         size, compressed, offset = _zip64_values(extra, (size, compressed, offset),
                                                  f"entry {index}")
-        if compressed != size:
-            raise ModelFileError(f"central directory entry {index} is compressed")
-        entries.append((name, flags, crc, size, offset))
+        if method == STORED and compressed != size:
+            raise ModelFileError(f"central directory entry {index} is stored, but its two "
+                                 "sizes differ")
+        entries.append((name, flags, method, crc, size, compressed, offset))
     if pos != len(directory):
         raise ModelFileError(f"the central directory holds more than its {count} entries")
     return entries
 
 
-def _check_local_header(f, offset: int, name: bytes, flags: int, crc: int, size: int) -> int:
-    """Check the local header at ``offset`` against the central entry; return the data start."""
-    (signature, _, local_flags, method, _, _, local_crc, compressed, local_size, name_length,
+def _check_local_header(f, offset: int, central: tuple) -> int:
+    """Check the local header at ``offset`` against the central entry ``(name, flags,
+    method, CRC, size, packed size)``; return where the member's data starts."""
+    (signature, _, flags, method, _, _, crc, compressed, size, name_length,
      extra_length) = _LOCAL.unpack(_read(f, offset, _LOCAL.size))
-    where = f"member {name[:MAX_NAME_BYTES]!r}"
+    where = f"member {central[0][:MAX_NAME_BYTES]!r}"
     if signature != b"PK\x03\x04":
         raise ModelFileError(f"{where}: no local header where the central directory says")
-    _check_flags(local_flags, method, where)
+    _check_flags(flags, method, where)
     if name_length > MAX_NAME_BYTES or extra_length > _MAX_EXTRA:
         raise ModelFileError(f"{where}: its local header has an oversized name or extra field")
-    local_name = _read(f, offset + _LOCAL.size, name_length)
+    name = _read(f, offset + _LOCAL.size, name_length)
     extra = _read(f, offset + _LOCAL.size + name_length, extra_length)
-    local_size, compressed = _zip64_values(extra, (local_size, compressed), where)
-    if (local_name, local_flags, local_crc, local_size, compressed) != (name, flags, crc, size,
-                                                                        size):
+    size, compressed = _zip64_values(extra, (size, compressed), where)
+    if (name, flags, method, crc, size, compressed) != central:
         raise ModelFileError(f"{where}: its local header disagrees with the central directory "
-                             "(name, flags, CRC or size)")
+                             "(name, flags, method, CRC or sizes)")
     return offset + _LOCAL.size + name_length + extra_length
 
 
 def _check_flags(flags: int, method: int, where: str) -> None:
-    if flags & ~_UTF8_NAME or method != 0:
-        raise ModelFileError(f"{where}: compressed, encrypted or with a data descriptor "
-                             f"(flags {flags:#06x}, method {method}); chainrule stores members")
+    if flags & ~_UTF8_NAME or method not in (STORED, DEFLATED):
+        raise ModelFileError(f"{where}: encrypted, with a data descriptor or compressed other "
+                             f"than by deflate (flags {flags:#06x}, method {method})")
 
 
 def _zip64_values(extra: bytes, values: tuple, where: str) -> tuple:

@@ -1,6 +1,6 @@
 """Model files: a documented, pickle-free format, written atomically.
 
-A chainrule file is an uncompressed ZIP archive holding
+A chainrule file is a ZIP archive holding
 
 * ``chainrule.json`` — the header: ``{"format": "chainrule", "version": 2, "kind": ...}``
   with the architecture (each layer's class name and ``config()``), the loss, the
@@ -14,7 +14,8 @@ A chainrule file is an uncompressed ZIP archive holding
   (``layers/<i>/<name>``), a layer's non-trainable state (``layers/<i>/<name>``
   as well, for the names its class lists in ``state_arrays``: Normalization's
   ``mean`` and ``std``), optimizer state (``optimizer/<i>/<name>/<slot>``), the
-  history (``history/<j>``: float64, the j-th name in the header; NaN and inf kept),
+  history (``history/<j>``: float64, the j-th name in the header; NaN and inf kept;
+  deflated, up to ``MAX_INFLATED_BYTES`` in all, the rest stored),
   NumPy's global random state (``random/global_keys``) and the training loop's
   arrays (``training/<j>``, the j-th name in the header).
 
@@ -22,8 +23,10 @@ A chainrule file is an uncompressed ZIP archive holding
 or ``"parameters"`` (``save_parameters``). Version 1 files, which hold the
 history as JSON lists in the header, are read too.
 
-Reading never unpickles and never trusts a size: the archive's layout is checked
-before any member is read (members may not overlap nor leave the file: see
+Every member but the history's is stored: parameters are read as they lie in
+the file. Reading never unpickles and never trusts a size: the archive's layout is
+checked before any member is read (members may not overlap nor leave the file,
+deflated ones inflate to their declared sizes and to 1 MiB at most in all: see
 ``_archive``), the header is parsed within bounds (``_filevalues``), ``.npy``
 headers are parsed as literals, only plain numeric dtypes are accepted, declared
 sizes must match the bytes present before anything is allocated, and class
@@ -45,7 +48,7 @@ import numpy as np
 
 from . import _build
 from . import _filevalues as values
-from ._archive import MAX_MEMBERS, Archive, ModelFileError
+from ._archive import DEFLATED, MAX_INFLATED_BYTES, MAX_MEMBERS, Archive, ModelFileError
 from ._atomic import atomic_write
 from ._groups import MASTER
 
@@ -60,6 +63,7 @@ ALLOWED_DTYPES = {np.dtype(t) for t in ("<f2", "<f4", "<f8", "<i8", "<i4", "<u4"
 _ARRAY_NAME = re.compile(r"arrays/([A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*)\.npy")
 _NPY_HEADER_BYTES = 65_536 + 16  # the largest .npy header NumPy reads, with its preamble
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same model gives the same bytes
+_HISTORY = "arrays/history/"  # the only members that may be deflated
 
 # -- writing --------------------------------------------------------------------------------
 
@@ -237,12 +241,22 @@ def _write_archive(path, header: dict, arrays: dict) -> None:
         members.append((f"arrays/{key}.npy", np.ascontiguousarray(value, dtype=little)))
 
     def write(f):
+        inflated = 0  # what the deflated members hold: the reader inflates at most the limit
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(zipfile.ZipInfo(HEADER, _ZIP_DATE), payload)
             for name, value in members:
                 buffer = _bytes_io.BytesIO()
                 np.lib.format.write_array(buffer, value, allow_pickle=False)
-                archive.writestr(zipfile.ZipInfo(name, _ZIP_DATE), buffer.getvalue())
+                data = buffer.getvalue()
+                info = zipfile.ZipInfo(name, _ZIP_DATE)
+                # A history is long and repetitive (a 3,000-epoch run: 168 KB of float64,
+                # 60 KB deflated); parameters are neither, and stay stored.
+                if name.startswith(_HISTORY) and inflated + len(data) <= MAX_INFLATED_BYTES:
+                    inflated += len(data)
+                    archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED,
+                                     compresslevel=9)
+                else:
+                    archive.writestr(info, data)
 
     atomic_write(path, write)
 
@@ -258,6 +272,10 @@ def read_archive(path) -> tuple[dict, dict]:
     """
     try:
         with Archive(path) as archive:
+            for name, member in archive.members.items():
+                if member.method == DEFLATED and not name.startswith(_HISTORY):
+                    raise ModelFileError(f"member {name[:80]!r} is compressed (deflated); "
+                                         "only the history's members may be")
             header = _read_header(archive)
             arrays = {}
             for name in archive.members:
