@@ -162,6 +162,12 @@ class FixedRate(cr.SGD):
         pass
 
 
+def adam_with_its_own_kernel():
+    optimizer = cr.Adam()
+    optimizer._fused_update = lambda *args: True  # a hook the class leaves empty (None)
+    return optimizer
+
+
 class Lenient(cr.CategoricalAccuracy):
     def compare(self, predictions, y):
         return np.ones(len(y), bool)
@@ -172,8 +178,10 @@ class Lenient(cr.CategoricalAccuracy):
     ("loss", OwnGradient(), "OwnGradient", "gradient"),
     ("optimizer", HalfStepAdam(), "HalfStepAdam", "_update"),
     ("optimizer", FixedRate(0.1, decay=0.1), "FixedRate", "pre_update_params"),
+    ("optimizer", adam_with_its_own_kernel(), "Adam", "_fused_update"),
     ("accuracy", Lenient(), "Lenient", "compare"),
-], ids=["loss-formula", "loss-gradient", "optimizer-update", "optimizer-decay", "metric"])
+], ids=["loss-formula", "loss-gradient", "optimizer-update", "optimizer-decay",
+        "optimizer-instance-hook", "metric"])
 def test_losses_optimizers_and_metrics_that_change_the_math_are_refused(
         tmp_path, part, value, culprit, method):
     model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
@@ -604,3 +612,28 @@ def test_deflated_members_that_lie_are_refused_within_bounded_memory(honest_entr
     # What the reader holds: the file and at most MAX_INFLATED_BYTES inflated (and here far
     # less), never the 100 MiB a bomb holds.
     assert peak < 8 * 2**20 + 20 * len(blob)
+
+
+def test_a_master_where_none_belongs_or_that_lies_changes_nothing(tmp_path, honest_entries):
+    """A file may hold a master only for float16 parameters; one that disagrees with its
+    float16 parameter beyond rounding is replaced by the parameter at the next step."""
+    _, entries = honest_entries
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 4), np.float32))
+    extra = {**entries, "arrays/optimizer/0/weights/master.npy": buffer.getvalue()}
+    with zipfile.ZipFile(tmp_path / "m", "w") as archive:
+        for name, data in extra.items():
+            archive.writestr(name, data)
+    with pytest.raises(cr.ModelFileError, match="master"):
+        cr.Model.load(tmp_path / "m")
+    layer = cr.Dense(2, 2, dtype=np.float16, rng=0)
+    optimizer = cr.SGD(0.5)
+    weights = layer.weights.copy()
+    optimizer.set_state(layer, "weights", {"momentums": np.zeros((2, 2)),
+                                           "master": weights.astype(np.float32) + 1000})
+    layer.dweights = np.ones((2, 2), np.float16)
+    layer.dbiases = np.zeros((1, 2), np.float16)
+    optimizer.step([layer])
+    np.testing.assert_array_equal(layer.weights,
+                                  (weights.astype(np.float32) - np.float32(0.5)).astype(
+                                      np.float16))

@@ -68,7 +68,8 @@ def check_same_math(obj, base: type, what: str, action: str) -> None:
                     f"its class {cls.__qualname__} defines {', '.join(map(repr, changed))}")
     own = vars(obj) if hasattr(obj, "__dict__") else {}
     for name, value in own.items():
-        if callable(value) and callable(getattr(type(obj), name, None)):
+        # Any name the class has: a method, or a hook left empty (Optimizer._fused_update).
+        if callable(value) and hasattr(type(obj), name):
             _refuse(obj, what, action, base, f"the object holds its own {name!r}, in place of "
                                              f"its class's")
 
