@@ -308,14 +308,15 @@ def until(ws, predicate, timeout=60) -> dict:
             return message
 
 
-def playing_heaviest(ws) -> None:
-    """Greeted, switched to the heaviest settings, playing, and one frame well under way."""
+def playing_heaviest(ws, settle: float = 0.5) -> None:
+    """Greeted, switched to the heaviest settings, playing, and (after ``settle``
+    seconds) one frame well under way."""
     until(ws, lambda m: m["type"] == "frame")
     ws.send(json.dumps({"type": "settings", "settings": HEAVIEST}))
     until(ws, lambda m: m["type"] == "frame")
     ws.send(json.dumps({"type": "play"}))
     until(ws, lambda m: m["type"] == "status")
-    time.sleep(0.5)
+    time.sleep(settle)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -324,23 +325,48 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks
 
 
-@pytest.mark.parametrize("message", ["pause", "reset", "step", "code"])
+ANSWERS = {"pause": "status", "reset": "network", "step": "status", "code": "code",
+           "explain": "explanation", "neuron": "neuron", "settings": "settings"}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"type": "pause"}, {"type": "reset"}, {"type": "step"}, {"type": "code"},
+     {"type": "explain", "layer": 3, "param": "weights", "index": [2, 5]},
+     {"type": "neuron", "layer": 5, "neuron": 7},
+     {"type": "settings", "settings": {"learning_rate": 0.001}}],
+    ids=lambda message: message["type"],
+)
 def test_a_message_is_answered_at_once_under_the_heaviest_settings(port, message):
     with connect(port) as ws:
         playing_heaviest(ws)
         sent = time.monotonic()
-        ws.send(json.dumps({"type": message}))
-        answer = {"pause": "status", "reset": "network", "step": "status", "code": "code"}
+        ws.send(json.dumps(message))
         seen = []
-        reply = until(ws, lambda m: seen.append(m) or m["type"] == answer[message])
+        reply = until(ws, lambda m: seen.append(m) or m["type"] == ANSWERS[message["type"]])
         latency = time.monotonic() - sent
         assert latency < PROMPT, f"{message} answered after {latency:.2f} s"
-        if message == "pause":
+        if message["type"] == "pause":
             # The frame it interrupted is drawn up to its last whole epoch, as status says.
             frames = [m for m in seen if m["type"] == "frame"]
             assert reply["playing"] is False
             assert not frames or frames[-1]["epoch"] == reply["epoch"]
         ws.send(json.dumps({"type": "pause"}))
+
+
+def test_a_heavy_step_is_interrupted_too(port):
+    with connect(port) as ws:
+        playing_heaviest(ws)
+        ws.send(json.dumps({"type": "pause"}))
+        until(ws, lambda m: m["type"] == "status" and not m["playing"])
+        ws.send(json.dumps({"type": "step"}))  # 50 epochs of 2,250 steps each
+        until(ws, lambda m: m["type"] == "status")
+        time.sleep(0.3)
+        sent = time.monotonic()
+        ws.send(json.dumps({"type": "code"}))
+        code = until(ws, lambda m: m["type"] == "code")["code"]
+        assert time.monotonic() - sent < PROMPT
+        assert "epochs=" in code
 
 
 def test_closed_tabs_free_their_slot_and_stop_working_at_once():
@@ -349,7 +375,8 @@ def test_closed_tabs_free_their_slot_and_stop_working_at_once():
         with contextlib.ExitStack() as stack:
             sockets = [stack.enter_context(connect(port)) for _ in range(8)]
             for ws in sockets:
-                playing_heaviest(ws)
+                playing_heaviest(ws, settle=0)
+            time.sleep(0.5)
             with connect(port) as full:
                 assert "full" in receive(full)["message"]
             closed = time.monotonic()
