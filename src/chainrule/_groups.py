@@ -135,13 +135,14 @@ class _Group:
             np.copyto(self.work_grads, self.grads)
 
     def adopt_changes(self) -> None:
-        """float16: take into the master any parameter changed since the last step."""
-        if self.mixed:
-            adopt_changes(self.work, self.params)
+        """float16 (``mixed``): take into the master any parameter changed since the last
+        step."""
+        adopt_changes(self.work, self.params)
 
     def round_into_params(self) -> bool:
-        """float16: write the master into the parameters; False if one overflows."""
-        return round_into(self.params, self.work) if self.mixed else True
+        """float16 (``mixed``): write the master into the parameters; False if one
+        overflows."""
+        return round_into(self.params, self.work)
 
 
 class _Groups:
@@ -178,7 +179,8 @@ class _Groups:
             last = failed_chunk if group is failed else len(group.chunks) - 1
             for param, _, _, backup, _, _ in group.chunks[:last + 1]:
                 np.copyto(param, backup)
-            group.round_into_params()  # float16: the master as it was, rounded as it was
+            if group.mixed:  # float16: the master as it was, rounded as it was
+                group.round_into_params()
             if group is failed:
                 return
 

@@ -112,7 +112,8 @@ class Optimizer:
         self.pre_update_params()
         for group in groups:
             # ``work`` is the parameters themselves, or the float32 master of float16 ones.
-            group.adopt_changes()
+            if group.mixed:
+                group.adopt_changes()
             kernels = self._kernels(group.work)
             if kernels is not None:
                 # _update below, the backup copy and the check in one compiled pass.
@@ -128,7 +129,7 @@ class Optimizer:
                     if not math.isfinite(np.vdot(ones, param)):
                         self._groups.undo(group, i)
                         raise _diverged()
-            if not group.round_into_params():  # a float32 master beyond float16's range
+            if group.mixed and not group.round_into_params():  # beyond float16's range
                 self._groups.undo(group, len(group.chunks) - 1)
                 raise _diverged()
         self.post_update_params()
