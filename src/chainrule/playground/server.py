@@ -97,7 +97,7 @@ def create_app(*, max_sessions: int = MAX_SESSIONS, host: str = "127.0.0.1") -> 
     app.state.sessions = _Sessions(max_sessions)
     # A worker thread for each tab that may be open: one tab's long frame never keeps
     # another's message waiting for a thread (asyncio's default pool has cores + 4).
-    app.state.workers = ThreadPoolExecutor(max_sessions, thread_name_prefix="playground")
+    app.state.workers = ThreadPoolExecutor(max(max_sessions, 1), thread_name_prefix="playground")
     app.add_middleware(_SecurityHeaders)
     # Added last, so it runs first: nothing else sees a request from another site.
     app.add_middleware(_LocalOnly, bind=host)
@@ -141,7 +141,8 @@ class _LocalOnly:
     A WebSocket with an ``Origin`` must come from a page of this same server
     (``http://`` + its Host). Browsers always send Origin with a WebSocket, so only
     scripts outside a browser may leave it out. (Starlette's ``TrustedHostMiddleware``
-    checks Host alone, and before Starlette 1.0 cuts ``[::1]:8000`` at its first colon.)
+    checks Host alone, and in Starlette versions this package accepts it cuts
+    ``[::1]:8000`` at its first colon.)
     """
 
     def __init__(self, app, bind: str = "127.0.0.1"):
@@ -428,7 +429,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, open_browser: bool = True,
     ----------
     host : str
         Address to listen on; anything but the loopback prints a warning, since
-        the page has no login and anyone who can reach it can use it.
+        the page has no login and anyone who can reach it can use it. Pages are
+        served to this machine's names and to this address (any IP address for
+        ``0.0.0.0`` or ``::``), never to another DNS name (see ``_LocalOnly``).
     port : int
         0 picks a free port.
     open_browser : bool
