@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 from chainrule import TrainingDiverged
-from chainrule.playground import Session
-from chainrule.playground.session import Interrupted
+from chainrule.playground import Interrupted, Session
 from chainrule.playground.settings import (
     MAX_BATCH,
     MAX_CLASSES,

@@ -6,9 +6,9 @@ connects tabs to sessions. Needs ``pip install 'chainrule[playground]'``
 (Starlette, uvicorn); nothing in chainrule's core imports this package.
 """
 
-from .session import Session
+from .session import Interrupted, Session
 
-__all__ = ["Session", "create_app", "serve"]
+__all__ = ["Interrupted", "Session", "create_app", "serve"]
 
 
 def __getattr__(name):
