@@ -637,3 +637,13 @@ def test_a_master_where_none_belongs_or_that_lies_changes_nothing(tmp_path, hone
     np.testing.assert_array_equal(layer.weights,
                                   (weights.astype(np.float32) - np.float32(0.5)).astype(
                                       np.float16))
+
+
+def test_a_large_finite_float16_gradient_is_not_taken_for_nan():
+    """‖g‖² of float16 gradients above 256 overflows float16; it is summed in float32."""
+    layer = cr.Dense(2, 2, dtype=np.float16)
+    layer.weights[...], layer.biases[...] = 1, 0
+    layer.dweights = np.full((2, 2), 300, np.float16)
+    layer.dbiases = np.zeros((1, 2), np.float16)
+    cr.SGD(1e-3).step([layer])
+    np.testing.assert_array_equal(layer.weights, np.float16(1 - np.float32(1e-3) * 300))
