@@ -37,7 +37,8 @@ import run
 from peers import ChainrulePeer, JaxPeer, TorchPeer, _jax_step
 
 import chainrule as cr
-from chainrule import _kernels, training
+from chainrule import _kernels
+from chainrule.training import _loop as training
 
 STEPS = 200
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent / "examples"))
 
 from sweep_dask import GRID, sweep  # noqa: E402
 
-from chainrule.io import atomic_write  # noqa: E402
+from chainrule.files import atomic_write  # noqa: E402
 
 
 def timed(function):

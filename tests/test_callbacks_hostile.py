@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import training
 from chainrule.callbacks import (
     Callback,
     CosineDecay,
@@ -21,6 +20,7 @@ from chainrule.callbacks import (
     StepDecay,
 )
 from chainrule.datasets import spiral_data
+from chainrule.training import _loop as training
 
 
 @pytest.fixture

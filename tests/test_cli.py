@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule import Model, Normalization, __version__, cli
+from chainrule import Model, Normalization, __version__
+from chainrule.cli import _main as cli
 
 pytest.importorskip("matplotlib")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

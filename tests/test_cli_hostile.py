@@ -14,8 +14,10 @@ import shutil
 import numpy as np
 import pytest
 
-from chainrule import Model, _cli_data, cli, datasets
-from chainrule.tables import ClassLabels, TableError, guess_task, header_names, read_table
+from chainrule import Model, datasets
+from chainrule.cli import _data as _cli_data
+from chainrule.cli import _main as cli
+from chainrule.cli._tables import ClassLabels, TableError, guess_task, header_names, read_table
 
 pytest.importorskip("matplotlib")
 

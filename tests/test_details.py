@@ -24,7 +24,7 @@ from chainrule import (
     Softmax,
     Tanh,
 )
-from chainrule.layers import Input
+from chainrule.nn._layers import Input
 
 
 class Identity(Layer):
@@ -158,7 +158,7 @@ def test_the_input_layer_passes_data_and_gradients_through_unchanged():
     (cr.RMSprop(), {"learning_rate": 0.001, "decay": 0.0, "epsilon": 1e-7, "rho": 0.9}),
     (cr.Adam(), {"learning_rate": 0.001, "decay": 0.0, "epsilon": 1e-7, "beta_1": 0.9,
                  "beta_2": 0.999}),
-], ids=lambda value: type(value).__name__ if isinstance(value, cr.optimizers.Optimizer) else "")
+], ids=lambda value: type(value).__name__ if isinstance(value, cr.Optimizer) else "")
 def test_optimizer_defaults_are_the_books_and_rebuild_from_config(optimizer, config):
     assert optimizer.config() == config
     rebuilt = type(optimizer)(**optimizer.config())
@@ -200,7 +200,7 @@ class Kernel:
 @pytest.fixture
 def fresh_parameter_memory(monkeypatch):
     """Layers built from here on get a block of their own, so they lie back to back."""
-    from chainrule._buffers import parameter_memory
+    from chainrule.nn._buffers import parameter_memory
 
     monkeypatch.setattr(parameter_memory, "blocks", {})
 
@@ -257,7 +257,7 @@ def test_an_overflowing_step_puts_every_parameter_back(monkeypatch, fresh_parame
 
 
 def test_an_optimizer_without_an_update_rule_says_so():
-    class Unfinished(cr.optimizers.Optimizer):
+    class Unfinished(cr.Optimizer):
         pass
 
     layer = Dense(2, 3, rng=0)

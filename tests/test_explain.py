@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import Explanation
+from chainrule.inspection._explain import Explanation
 
 HIDDEN = {"relu": cr.ReLU, "leaky_relu": lambda: cr.LeakyReLU(0.1), "sigmoid": cr.Sigmoid,
           "tanh": cr.Tanh, "linear": cr.Linear}
@@ -355,7 +355,7 @@ def saved_spiral_model(path):
 
 
 def test_the_cli_prints_the_chain_for_a_saved_model(tmp_path, capsys):
-    from chainrule import cli
+    from chainrule.cli import _main as cli
     from chainrule.datasets import spiral_data
 
     path = tmp_path / "spiral.chainrule"
@@ -380,7 +380,7 @@ def test_the_cli_prints_the_chain_for_a_saved_model(tmp_path, capsys):
     pytest.param(["--dataset", "nope"], "--dataset must be one of", id="unknown-dataset"),
 ])
 def test_the_cli_refuses_bad_arguments(tmp_path, capsys, arguments, message):
-    from chainrule import cli
+    from chainrule.cli import _main as cli
 
     path = tmp_path / "spiral.chainrule"
     saved_spiral_model(path)

@@ -18,9 +18,10 @@ import pytest
 from test_fuzz_files import build_zip
 
 import chainrule as cr
-from chainrule import _build, nnfs
-from chainrule._archive import MAX_INFLATED_BYTES
+from chainrule import nnfs
 from chainrule.datasets import spiral_data
+from chainrule.files import _build
+from chainrule.files._archive import MAX_INFLATED_BYTES
 
 # -- 4. a subclass that changes the math is refused at save and export ---------------------------
 
@@ -414,7 +415,7 @@ def test_a_float16_checkpoint_resumes_exactly(tmp_path, name):
     part = spiral_network(np.float16, OPTIMIZERS[name]())
     part.train(X, y, epochs=3, batch_size=32, rng=1, print_every=None,
                checkpoint=tmp_path / "run.ckpt")
-    _, arrays = cr.io.read_archive(tmp_path / "run.ckpt")
+    _, arrays = cr.files.read_archive(tmp_path / "run.ckpt")
     state = {key: a.dtype for key, a in arrays.items() if key.startswith("optimizer/")}
     assert set(state.values()) == {np.dtype(np.float32)}
     assert "optimizer/0/weights/master" in state  # the digits float16 cannot hold

@@ -613,7 +613,7 @@ def test_a_bad_parameters_file_is_a_model_file_error(tmp_path):
 
 
 def test_memory_errors_pass_through_loading(tmp_path, monkeypatch):
-    from chainrule import _build
+    from chainrule.files import _build
 
     model, _, _ = trained_model()
     model.save(tmp_path / "m")

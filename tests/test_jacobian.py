@@ -5,7 +5,7 @@ import pytest
 from conftest import away_from_zero
 
 import chainrule as cr
-from chainrule.layers import diagonal_jacobian
+from chainrule.nn._layers import diagonal_jacobian
 
 LAYERS = {
     "dense": lambda: cr.Dense(4, 3, init="he", dtype=np.float64, rng=0),

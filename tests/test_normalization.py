@@ -98,13 +98,13 @@ def test_files_refuse_an_unadapted_layer_and_damaged_statistics(tmp_path):
     assert not (tmp_path / "never.chainrule").exists()
     model = cr.Model([Normalization().adapt(X), cr.Dense(3, 2, rng=0)])
     model.save(tmp_path / "ok.chainrule")
-    header, arrays = cr.io.read_archive(tmp_path / "ok.chainrule")
+    header, arrays = cr.files.read_archive(tmp_path / "ok.chainrule")
     assert sorted(arrays) == ["layers/0/mean", "layers/0/std", "layers/1/biases",
                               "layers/1/weights"]
     for name, value in (("std", np.zeros((1, 3))), ("std", np.ones((1, 4))),
                         ("mean", np.full((1, 3), np.nan))):
         damaged = dict(arrays, **{f"layers/0/{name}": value})
-        cr.io._write_archive(tmp_path / "bad.chainrule", header, damaged)
+        cr.files._io._write_archive(tmp_path / "bad.chainrule", header, damaged)
         with pytest.raises(ModelFileError):
             cr.Model.load(tmp_path / "bad.chainrule")
 

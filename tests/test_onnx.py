@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import cli
-from chainrule.layers import Layer
-from chainrule.normalization import Normalization
+from chainrule.cli import _main as cli
+from chainrule.nn._layers import Layer
+from chainrule.nn._normalization import Normalization
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

@@ -5,7 +5,8 @@ import copy
 import numpy as np
 import pytest
 
-from chainrule import SGD, Adagrad, Adam, Dense, RMSprop, _groups
+from chainrule import SGD, Adagrad, Adam, Dense, RMSprop
+from chainrule.optim import _groups
 
 
 class FakeLayer:

@@ -21,7 +21,8 @@ pytest.importorskip("uvicorn")
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
-from chainrule import Model, cli  # noqa: E402
+from chainrule import Model  # noqa: E402
+from chainrule.cli import _main as cli  # noqa: E402
 from chainrule.playground.server import MAX_IN_FLIGHT  # noqa: E402
 
 QUICK = {"samples": 40, "layers": [4], "grid": 16}

@@ -209,7 +209,7 @@ def test_a_sigmoid_model_with_constant_targets_evaluates_as_binary(loss):
     assert history["accuracy"][-1] == 1.0
 
 
-class ArgmaxAccuracy(cr.metrics.Accuracy):
+class ArgmaxAccuracy(cr.Accuracy):
     """The predicted class against the most likely class of target rows."""
 
     def compare(self, predictions, y):
@@ -357,7 +357,7 @@ def test_a_book_named_model_resumes_its_own_checkpoint(tmp_path):
 
 
 def test_resuming_takes_the_normalization_statistics_from_the_checkpoint(tmp_path):
-    from chainrule.normalization import Normalization
+    from chainrule.nn._normalization import Normalization
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(3.0, 2.0, size=(32, 2)), rng.normal(size=(32, 1))
@@ -472,7 +472,7 @@ def test_atomic_write_flushes_the_data_before_syncing_it(tmp_path, monkeypatch):
     """fsync makes durable what the OS holds: the file's bytes must reach it first."""
     import os
 
-    from chainrule.io import atomic_write
+    from chainrule.files import atomic_write
 
     synced, real_fsync = [], os.fsync
 
@@ -637,7 +637,7 @@ def test_member_names_of_1_to_255_bytes_pass_the_archive_check(tmp_path, name, a
     later (an unknown member is refused by the reader, by name)."""
     import zipfile
 
-    from chainrule._archive import Archive
+    from chainrule.files._archive import Archive
 
     with zipfile.ZipFile(tmp_path / "a", "w") as archive:
         archive.writestr(zipfile.ZipInfo(name), b"data")
@@ -675,7 +675,7 @@ def test_reading_a_file_holds_each_array_once(tmp_path):
     its .npy header), so reading costs the file's size and little more."""
     import tracemalloc
 
-    from chainrule.io import read_archive
+    from chainrule.files import read_archive
 
     model = Model([Dense(1024, 2048, rng=0), Linear()])  # 8 MiB of float32 weights
     model.set(loss=MeanSquaredError(), optimizer=SGD())
@@ -735,7 +735,7 @@ def test_a_checkpoint_of_the_same_shapes_with_another_activation_is_refused(tmp_
 
 
 def test_objects_and_lists_together_count_against_the_header_limit():
-    from chainrule._filevalues import MAX_CONTAINERS, parse_json
+    from chainrule.files._values import MAX_CONTAINERS, parse_json
 
     half = MAX_CONTAINERS // 2 + 1  # each kind alone is within the limit, both are not
     blob = ("[" + ",".join(["{}"] * half + ["[]"] * half) + "]").encode()
@@ -767,7 +767,7 @@ def test_atomic_write_syncs_the_folder_after_the_rename(tmp_path, monkeypatch):
     import os
     import stat
 
-    from chainrule.io import atomic_write
+    from chainrule.files import atomic_write
 
     synced, real_fsync = [], os.fsync
 

@@ -216,7 +216,7 @@ def test_a_re_adapted_layer_forgets_its_old_statistics():
 
 
 def plan_of(model, X, y, fraction, rng=0):
-    from chainrule._plan import make_plan
+    from chainrule.training._plan import make_plan
 
     return make_plan(model, X, y, 1, None, None, None, True, rng, False, None, None, fraction)
 

@@ -4,7 +4,7 @@ ever dropped; what a target holds; class labels; stratified splits."""
 import numpy as np
 import pytest
 
-from chainrule.tables import (
+from chainrule.cli._tables import (
     MAX_GUESSED_CLASSES,
     ClassLabels,
     TableError,

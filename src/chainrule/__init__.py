@@ -4,9 +4,9 @@ Every layer owns its forward pass and its local derivatives; backpropagation is
 the chain rule applied layer by layer, in plain sight.
 """
 
-from . import callbacks, datasets
+from . import callbacks, datasets, schedules  # noqa: F401  (chainrule.schedules)
 from ._kernels import kernels, use_kernels
-from .activations import LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh
+from ._version import __version__  # noqa: F401  (chainrule.__version__)
 from .callbacks import (
     Callback,
     CosineDecay,
@@ -18,24 +18,34 @@ from .callbacks import (
     ReduceLROnPlateau,
     StepDecay,
 )
-from .explain import Explanation, explain
-from .gradcheck import GradcheckError, gradcheck, numerical_gradient
-from .io import ModelFileError
-from .layers import Dense, Dropout, Input, Layer, get_default_dtype, set_default_dtype
-from .losses import (
+from .files import ModelFileError
+from .inspection import Explanation, GradcheckError, explain, gradcheck, numerical_gradient
+from .nn import (
+    Accuracy,
     BinaryCrossentropy,
+    CategoricalAccuracy,
     CategoricalCrossentropy,
+    Dense,
+    Dropout,
+    Input,
+    Layer,
+    LeakyReLU,
+    Linear,
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    Normalization,
+    RegressionAccuracy,
+    ReLU,
+    Sigmoid,
+    Softmax,
     SoftmaxCategoricalCrossentropy,
+    Tanh,
+    get_default_dtype,
+    set_default_dtype,
 )
-from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
-from .model import Model, TrainingDiverged
-from .normalization import Normalization
-from .optimizers import SGD, Adagrad, Adam, Optimizer, RMSprop
-
-__version__ = "0.1.0"
+from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
+from .training import Model, TrainingDiverged
 
 __all__ = [
     "SGD",

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _build
-from .io import atomic_write
+from . import files
+from .files import atomic_write
 
 OPSET = 13
 IR_VERSION = 7
@@ -31,7 +31,7 @@ INPUT, OUTPUT, BATCH = "input", "output", "batch"
 # Layers that are one ONNX operator with the same name for the same function.
 _ELEMENTWISE = {"ReLU": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh",
                 "Linear": "Identity", "Dropout": "Identity", "Input": "Identity"}
-# The registered classes a model file holds (_build.LAYERS), matched along each layer's
+# The registered classes a model file holds (files.LAYERS), matched along each layer's
 # class hierarchy: the book's subclasses (Layer_Dense, ...) export as their base, and a
 # subclass with math of its own is refused, as Model.save refuses it.
 SUPPORTED = ("Dense", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Linear", "Dropout",
@@ -61,8 +61,8 @@ def to_onnx(model):
     onnx.ModelProto
         Checked with ``onnx.checker.check_model(..., full_check=True)``.
     """
-    from . import __version__
-    from .model import Model
+    from ._version import __version__
+    from .training import Model
 
     onnx = _onnx()
     helper = onnx.helper
@@ -74,7 +74,7 @@ def to_onnx(model):
         if _kind(layer) is None:
             raise TypeError(f"model.layers[{index}] ({layer!r}) cannot be exported to ONNX; "
                             f"supported layers: {', '.join(SUPPORTED)}")
-        _build.check_same_math(layer, _build.LAYERS[_kind(layer)], f"model.layers[{index}]",
+        files.check_same_math(layer, files.LAYERS[_kind(layer)], f"model.layers[{index}]",
                                "export")
     dtype = np.dtype(model.dtype)
     if dtype not in (np.float32, np.float64):
@@ -123,7 +123,7 @@ def export(model, path) -> None:
 
 def _kind(layer) -> str | None:
     """The supported layer type ``layer`` is, or None."""
-    base = _build.registered_base(layer, _build.LAYERS)
+    base = files.registered_base(layer, files.LAYERS)
     return None if base is None or base.__name__ not in SUPPORTED else base.__name__
 
 

@@ -23,17 +23,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from . import activations, losses, optimizers
+from . import nn, optim
 from ._checks import check_fraction, check_nonnegative, check_positive, check_positive_int
-from .callbacks import EarlyStopping
-from .layers import Dense, Dropout
-from .model import Model
+from .nn import Dense, Dropout
+from .training import EarlyStopping, Model
 
-ACTIVATIONS = {"relu": activations.ReLU, "leaky_relu": activations.LeakyReLU,
-               "tanh": activations.Tanh, "logistic": activations.Sigmoid,
-               "identity": activations.Linear}
-OPTIMIZERS = {"adam": optimizers.Adam, "sgd": optimizers.SGD, "rmsprop": optimizers.RMSprop,
-              "adagrad": optimizers.Adagrad}
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
+               "tanh": nn.Tanh, "logistic": nn.Sigmoid,
+               "identity": nn.Linear}
+OPTIMIZERS = {"adam": optim.Adam, "sgd": optim.SGD, "rmsprop": optim.RMSprop,
+              "adagrad": optim.Adagrad}
 DTYPES = ("float32", "float64")
 
 
@@ -325,7 +324,7 @@ class ChainruleClassifier(ClassifierMixin, _ChainruleEstimator):
         return np.searchsorted(self.classes_, y)
 
     def _head(self):
-        return activations.Softmax(), losses.CategoricalCrossentropy()
+        return nn.Softmax(), nn.CategoricalCrossentropy()
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of ``classes_``."""
@@ -365,7 +364,7 @@ class ChainruleRegressor(RegressorMixin, _ChainruleEstimator):
         return targets
 
     def _head(self):
-        return activations.Linear(), losses.MeanSquaredError()
+        return nn.Linear(), nn.MeanSquaredError()
 
     def predict(self, X) -> np.ndarray:
         """Predictions (n_samples,), or (n_samples, n_outputs) for several targets."""

@@ -27,20 +27,28 @@ import sys
 
 import numpy as np
 
-from ..activations import Linear, ReLU, Sigmoid, Softmax, Tanh
 from ..datasets import sine_data, spiral_data, vertical_data
-from ..layers import Dense, Dropout, Input
-from ..losses import (
+from ..nn import (
+    Accuracy,
     BinaryCrossentropy,
+    CategoricalAccuracy,
     CategoricalCrossentropy,
+    Dense,
+    Dropout,
+    Input,
+    Linear,
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    RegressionAccuracy,
+    ReLU,
+    Sigmoid,
+    Softmax,
     SoftmaxCategoricalCrossentropy,
+    Tanh,
 )
-from ..metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
-from ..model import Model as _Model
-from ..optimizers import SGD, Adagrad, Adam, RMSprop
+from ..optim import SGD, Adagrad, Adam, RMSprop
+from ..training import Model as _Model
 from . import datasets
 
 

@@ -11,9 +11,9 @@ import itertools
 
 import numpy as np
 
-from .. import activations, datasets, losses, optimizers
-from ..layers import Dense, Dropout
-from ..model import Model
+from .. import datasets, nn, optim
+from ..nn import Dense, Dropout
+from ..training import Model
 from .settings import FEATURES, REGRESSION, TWO_CLASS, effective_features, n_classes
 
 ACTIVATION_CLASSES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid",
@@ -76,7 +76,7 @@ def features(X: np.ndarray, keys) -> np.ndarray:
 
 def build_model(settings: dict, n_features: int, rng: np.random.Generator) -> Model:
     """The network for ``settings``: hidden layers, activation, dropout, loss and optimizer."""
-    activation = getattr(activations, ACTIVATION_CLASSES[settings["activation"]])
+    activation = getattr(nn, ACTIVATION_CLASSES[settings["activation"]])
     init = _init(settings)
     penalty = _penalty(settings)
     sizes = [n_features, *settings["layers"]]
@@ -89,13 +89,13 @@ def build_model(settings: dict, n_features: int, rng: np.random.Generator) -> Mo
     model.add(Dense(sizes[-1], n_classes(settings), init="glorot", **penalty, dtype=DTYPE,
                     rng=rng))
     if settings["dataset"] in REGRESSION:
-        model.add(activations.Linear())
-        loss = losses.MeanSquaredError()
+        model.add(nn.Linear())
+        loss = nn.MeanSquaredError()
     else:
-        model.add(activations.Softmax())
-        loss = losses.CategoricalCrossentropy()
+        model.add(nn.Softmax())
+        loss = nn.CategoricalCrossentropy()
     name, extra = OPTIMIZER_CLASSES[settings["optimizer"]]
-    optimizer = getattr(optimizers, name)(learning_rate=settings["learning_rate"], **extra)
+    optimizer = getattr(optim, name)(learning_rate=settings["learning_rate"], **extra)
     model.set(loss=loss, optimizer=optimizer)
     return model
 

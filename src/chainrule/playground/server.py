@@ -37,18 +37,10 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..model import TrainingDiverged
+from ..training import TrainingDiverged
 from .messages import MAX_MESSAGE, parse_message
 from .session import Interrupted, Session
-from .settings import (
-    ACTIVATIONS,
-    DATASETS,
-    DEFAULTS,
-    FEATURES,
-    LIMITS,
-    OPTIMIZERS,
-    REGULARIZATIONS,
-)
+from .settings import ACTIVATIONS, DATASETS, DEFAULTS, FEATURES, LIMITS, OPTIMIZERS, REGULARIZATIONS
 
 STATIC = Path(__file__).parent / "static"
 #: tabs served at once; one more is told the playground is full

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..callbacks import Callback
-from ..layers import Dense
+from ..nn import Dense
+from ..training import Callback
 from . import frames, recipe
 from .settings import (
     DATA_KEYS,
@@ -232,7 +232,7 @@ class Session:
         index : [i, j]
             The weight from input ``i`` to neuron ``j``; ``[0, j]`` for a bias.
         """
-        from .. import explain
+        from ..inspection import explain
 
         layer = self._dense_layer(dense)
         if param not in PARAMS:
