@@ -23,8 +23,8 @@ LEVELS = {
     "optim": 2,       # optimizers and schedules
     "files": 3,       # the model-file format
     "datasets": 4,    # the book's and the real data
-    "inspection": 5,  # explain, gradcheck, summary, plots
-    "training": 6,    # Model, the loop, callbacks, checkpoints
+    "training": 5,    # Model, the loop, callbacks, checkpoints, the summary table
+    "inspection": 6,  # explain, gradcheck, plots: they look at a model
     # the faces and integrations: built on the rest, imported by nothing inside it
     "callbacks": 7, "schedules": 7, "plotting": 7, "nnfs": 7, "sklearn": 7, "onnx": 7,
     "playground": 7,

@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nnfs as nnfs
-from chainrule.inspection._summary import BOOK_NAMES
+from chainrule.training._summary import BOOK_NAMES
 
 
 def book_network():

@@ -101,13 +101,6 @@ GROUPS = {
         "datasets._generated": ["test_datasets", "test_book", "test_cli"],
         "datasets._real": ["test_datasets", "test_cli"],
     },
-    "inspection": {
-        "inspection._explain": _EXPLAIN,
-        "inspection._explanation": _EXPLAIN,
-        "inspection._gradcheck": ["test_gradcheck", "test_explain", "test_reliability"],
-        "inspection._summary": ["test_summary", "test_model"],
-        "inspection._plotting": ["test_plotting", "test_explain"],
-    },
     "training": {
         "training._model": _MODEL,
         "training._data_checks": _MODEL,
@@ -118,6 +111,13 @@ GROUPS = {
         "training._callbacks": _CALLBACKS,
         "training._schedulers": _CALLBACKS,
         "training._progress": ["test_training", "test_callbacks"],
+        "training._summary": ["test_summary", "test_model"],
+    },
+    "inspection": {
+        "inspection._explain": _EXPLAIN,
+        "inspection._explanation": _EXPLAIN,
+        "inspection._gradcheck": ["test_gradcheck", "test_explain", "test_reliability"],
+        "inspection._plotting": ["test_plotting", "test_explain"],
     },
     "cli": {
         "cli._main": _CLI,

@@ -5,10 +5,11 @@ orchestrates: it contains no calculus. ``_loop`` is the training loop; ``_plan``
 checks every argument of ``train`` before anything changes; ``_data_checks``
 checks the data ``train``, ``evaluate`` and ``predict`` take. Callbacks
 (``EarlyStopping``, ``CSVLogger``, the learning-rate callbacks that apply
-``optim``'s schedules), checkpoints and the progress bar run beside the loop.
+``optim``'s schedules), checkpoints and the progress bar run beside the loop;
+``_summary`` is the table ``Model.summary`` prints.
 
-May import: ``inspection``, ``datasets``, ``files``, ``optim``, ``nn`` and the ground
-floor. Never the command line, the playground or the integrations.
+May import: ``datasets``, ``files``, ``optim``, ``nn`` and the ground floor. Never
+``inspection``, the command line, the playground or the integrations.
 """
 
 from ._callbacks import (

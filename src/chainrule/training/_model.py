@@ -27,6 +27,7 @@ from ..optim import Optimizer
 from . import _loop as training
 from ._data_checks import check_batch_size, check_data, check_X
 from ._loop import TrainingDiverged
+from ._summary import summary
 
 __all__ = ["Model", "TrainingDiverged"]
 
@@ -325,8 +326,6 @@ class Model(Buffered):
 
     def summary(self, print_fn=print) -> str:
         """Print (with ``print_fn``; None for silence) and return the layer table, as Keras."""
-        from ..inspection import summary
-
         return summary(self, print_fn)
 
 
