@@ -225,7 +225,7 @@ def test_an_overflowing_step_puts_every_parameter_back(monkeypatch, fresh_parame
     4 + 4): wherever the update overflows, the chunks updated before it are restored from
     this step's backup, and no chunk after it is touched (their backups hold the step
     before)."""
-    monkeypatch.setattr(cr._groups, "CHUNK", 4)
+    monkeypatch.setattr(cr.optim._groups, "CHUNK", 4)
     rng = np.random.default_rng(0)
     layers = [Dense(2, 3, dtype=np.float64, rng=0), Kernel(rng), Dense(3, 2, dtype=np.float64,
                                                                        rng=1)]
