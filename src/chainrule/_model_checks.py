@@ -70,5 +70,8 @@ def check_batch_size(batch_size):
 
 def _output_width_of(model, X) -> int:
     # One sample through the network tells the width of the output, whatever the layers.
-    model._output_width = model.forward(X[:1], training=False).shape[1]
+    # Only the shape counts: a value that overflows on the way is the run's to report (as
+    # TrainingDiverged, or the loss's refusal of a non-finite output), not a warning here.
+    with np.errstate(all="ignore"):
+        model._output_width = model.forward(X[:1], training=False).shape[1]
     return model._output_width

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _checks
 from ._explanation import Explanation, Step
+from ._model_checks import check_X
 from .activations import Sigmoid, Softmax
 from .gradcheck import numerical_gradient
 from .layers import Layer
@@ -41,6 +42,7 @@ from .losses import (
     Loss,
     SoftmaxCategoricalCrossentropy,
 )
+from .model import Model
 
 __all__ = ["Explanation", "Step", "explain"]
 
@@ -74,10 +76,12 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
         raise ValueError(f"explain param must be one of {target!r}'s parameters "
                          f"{target.params}; got {param!r}")
     index = _check_index(index, getattr(target, param).shape, param)
-    X = _check_X(X, layers)
     fused = isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossentropy)
     # Everything below runs on twins: the model is left as it was found.
     layers, loss = [_twin(layer) for layer in layers], _twin(loss)
+    # X as the Model's own check gives it to the layers: cast to the model's dtype, or
+    # as given to a first Normalization (which standardises it in float64 first).
+    X = check_X(Model(layers), X, "X")
     with _global_random_state_kept():
         head, top = _forward_backward(layers, loss, fused, X, y)
     steps = _chain(layers, head, top, k, param, index)
@@ -330,16 +334,3 @@ def _check_index(index, shape, param) -> tuple[int, int]:
     if not all(0 <= i < n for i, n in zip(index, shape, strict=True)):
         raise ValueError(f"explain index must lie within {param}'s shape {shape}; got {index}")
     return int(index[0]), int(index[1])
-
-
-def _check_X(X, layers) -> np.ndarray:
-    X = _checks.as_float_array("X", X)
-    if len(X) == 0:
-        raise ValueError("X is empty: explain needs at least one sample")
-    n_inputs = getattr(layers[0], "n_inputs", None)
-    if n_inputs is not None and X.shape[1] != n_inputs:
-        raise ValueError(f"X must have {n_inputs} features (columns) for {layers[0]!r}; "
-                         f"got shape {X.shape}")
-    # The dtype the Model would train in: that of the parameters.
-    dtypes = [getattr(layer, name).dtype for layer in layers for name in layer.params]
-    return X.astype(dtypes[0] if dtypes else X.dtype, copy=False)
