@@ -85,8 +85,9 @@ class Explanation:
         The samples whose prediction the loss clips to [1e-7, 1 − 1e-7] (where the
         target gives it weight): their loss value is capped there.
     fused : bool
-        Softmax + cross-entropy, differentiated together: backward's (p − y) takes no
-        clip, and the check differentiates −log softmax(z)_y. Otherwise the check
+        Softmax + cross-entropy (or sigmoid + binary cross-entropy), differentiated
+        together: backward's (p − y) takes no clip, and the check differentiates
+        −log softmax(z)_y (−y·log σ(z) − (1 − y)·log σ(−z)). Otherwise the check
         differentiates the loss with its clip continued as backward takes it.
     """
 
@@ -225,7 +226,10 @@ def clipping_note(explanation) -> list[str]:
     lines = [f"clipped: {len(clipped)} of {n} sample{'s' * (n != 1)} "
              f"({'sample' if one else 'samples'} {which}) {'has' if one else 'have'} ŷ outside "
              "[1e-7, 1 − 1e-7], where the loss's value is clipped"]
-    if explanation.fused:
+    if explanation.fused and explanation.loss.startswith("Sigmoid"):
+        lines.append("  backward's (σ − y) uses no clip, and neither does the check: it "
+                     "differentiates −y·log σ(z) − (1 − y)·log σ(−z)")
+    elif explanation.fused:
         lines.append("  backward's (p − y) uses no clip, and neither does the check: it "
                      "differentiates −log softmax(z)_y")
     else:

@@ -11,9 +11,10 @@ This module adds no math of its own: every number is a layer's output or
 printed with the rule the layer gives for it (``local_rule``). The numerical check
 perturbs θ on a float64 copy of the layers, with dropout masks held fixed, and
 differentiates the function backward differentiates: with softmax + cross-entropy
-the fused form −log softmax(z)_y (backward's (p − y) takes no clip), otherwise the
-loss with its clip continued in a straight line (backward takes −y/ŷ at the clipped
-ŷ). The explanation names the samples whose ŷ the loss clips.
+the fused form −log softmax(z)_y, with sigmoid + binary cross-entropy −y·log σ(z) −
+(1 − y)·log σ(−z) (backward's (p − y) takes no clip), otherwise the loss with its clip
+continued in a straight line (backward takes −y/ŷ at the clipped ŷ). The explanation
+names the samples whose ŷ the loss clips.
 
 The pass runs on twins of the layers and the loss: the model keeps its outputs,
 gradients, buffers and random streams (a dropout mask drawn for the explanation
@@ -32,7 +33,6 @@ import numpy as np
 from . import _checks
 from ._explanation import Explanation, Step
 from ._model_checks import check_X
-from .activations import Sigmoid, Softmax
 from .gradcheck import numerical_gradient
 from .layers import Layer
 from .losses import (
@@ -41,6 +41,7 @@ from .losses import (
     CategoricalCrossentropy,
     Loss,
     SoftmaxCategoricalCrossentropy,
+    fused_loss_for,
 )
 from .model import Model
 
@@ -76,7 +77,7 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
         raise ValueError(f"explain param must be one of {target!r}'s parameters "
                          f"{target.params}; got {param!r}")
     index = _check_index(index, getattr(target, param).shape, param)
-    fused = isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossentropy)
+    fused = fused_loss_for(layers[-1], loss)  # the Model's choice, or None
     # Everything below runs on twins: the model is left as it was found.
     layers, loss = [_twin(layer) for layer in layers], _twin(loss)
     # X as the Model's own check gives it to the layers: cast to the model's dtype, or
@@ -93,7 +94,7 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
         index=index, layer_repr=repr(target), loss=repr(head), n_samples=len(X),
         value=value, numerical=numerical,
         relative_error=abs(value - numerical) / scale if scale > 0 else 0.0, steps=steps,
-        clipped=_clipped(loss, layers[-1].output, y), fused=fused)
+        clipped=_clipped(loss, layers[-1].output, y), fused=fused is not None)
 
 
 def _twin(part):
@@ -140,16 +141,16 @@ def _clipped(loss, output: np.ndarray, y) -> tuple[int, ...]:
 def _forward_backward(layers, loss, fused, X, y):
     """The model's own training pass; returns the head of the chain and its position.
 
-    The head is the loss, or the fused softmax + cross-entropy (which stands in for
-    the softmax layer's backward, as in the Model). ``top`` is the index of the first
+    The head is the loss, or the fused last layer + loss (which stands in for the
+    softmax's or sigmoid's backward, as in the Model). ``top`` is the index of the first
     layer *not* covered by the head's gradient: ``head.dinputs`` = ∂L/∂(input of
     ``layers[top]``), or ∂L/∂ŷ when ``top == len(layers)``.
     """
     output = X
     for layer in layers:
         output = layer.forward(output, training=True)
-    if fused:
-        head, top = SoftmaxCategoricalCrossentropy(), len(layers) - 1
+    if fused is not None:
+        head, top = fused, len(layers) - 1
     else:
         head, top = loss, len(layers)
     dvalues = head.backward(output, y)
@@ -209,13 +210,12 @@ def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) ->
     of the function backward differentiates."""
     twins = [_float64_copy(layer) for layer in layers]
     X = X.astype(np.float64)
-    # The fused backward starts below the softmax, with (p − y): its function is the
-    # cross-entropy of the logits, in its log-softmax form (no clip, no log of 0).
-    # Likewise a sigmoid before a binary cross-entropy is evaluated from its logits: near
-    # 1, σ(z) has too few digits left for a difference quotient through the clip's slope.
-    logits = fused or (isinstance(layers[-1], Sigmoid) and isinstance(loss, BinaryCrossentropy))
-    run = twins[:-1] if logits else twins
-    targets = (_checks.check_labels("y", y, len(X), layers[-1].output.shape[1]) if fused
+    # The fused backward starts below the softmax (or sigmoid), with (p − y): its function
+    # is the cross-entropy of the logits, in its log-softmax (log σ) form: no clip, no log
+    # of 0, and no digits lost where σ(z) is within an ulp of 1.
+    softmax = isinstance(fused, SoftmaxCategoricalCrossentropy)
+    run = twins[:-1] if fused is not None else twins
+    targets = (_checks.check_labels("y", y, len(X), layers[-1].output.shape[1]) if softmax
                else None)
     loss = _twin(loss)
 
@@ -226,10 +226,10 @@ def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) ->
                 output = twin.forward_with_mask(output)
             else:
                 output = twin.forward(output, training=True)
-        if fused:
+        if softmax:
             data_loss = _log_softmax_crossentropy(output, targets)
-        elif logits:
-            data_loss = _continued_binary_crossentropy(output, loss.check_targets(y, output.shape))
+        elif fused is not None:
+            data_loss = _logit_binary_crossentropy(output, loss.check_targets(y, output.shape))
         else:
             data_loss = _continued_loss(loss, output, y)
         return data_loss + loss.regularization_loss([twin for twin in twins if twin.params])
@@ -260,18 +260,10 @@ def _continued_loss(loss, output: np.ndarray, y) -> float:
     return loss.calculate(clipped, y) + float(np.sum(slope * (output - clipped)))
 
 
-def _continued_binary_crossentropy(z: np.ndarray, y: np.ndarray) -> float:
-    """``_continued_loss`` of a binary cross-entropy of σ(z), from the logits ``z``: p = σ(z)
-    and 1 − p = σ(−z) each to full precision, so p − c keeps its digits beyond the clip."""
-    p, q = np.exp(-np.logaddexp(0, -z)), np.exp(-np.logaddexp(0, z))  # no overflow
-    low, high = EPS, 1 - EPS
-    inside = -(y * -np.logaddexp(0, -z) + (1 - y) * -np.logaddexp(0, z))
-    below = -(y * np.log(low) + (1 - y) * np.log(1 - low)) - (y / low - (1 - y) / (1 - low)) \
-        * (p - low)
-    above = -(y * np.log(high) + (1 - y) * np.log(1 - high)) \
-        - (y / high - (1 - y) / (1 - high)) * ((1 - high) - q)  # p − high = (1 − high) − q
-    losses = np.where(p < low, below, np.where(p > high, above, inside))
-    return float(np.mean(losses))
+def _logit_binary_crossentropy(z: np.ndarray, y: np.ndarray) -> float:
+    """Mean −y·log σ(z) − (1 − y)·log σ(−z), with −log σ(z) = log(1 + e^(−z)): the function
+    whose gradient is (σ − y) / (n·k), finite and to full precision however large |z|."""
+    return float(np.mean(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)))
 
 
 def _float64_copy(layer: Layer) -> Layer:

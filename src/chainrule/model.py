@@ -11,13 +11,14 @@ import numpy as np
 from . import _checks, training
 from ._buffers import Buffered
 from ._model_checks import check_batch_size, check_data, check_X
-from .activations import Sigmoid, Softmax
+from .activations import Sigmoid
 from .layers import Input, Layer
 from .losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     Loss,
     SoftmaxCategoricalCrossentropy,
+    fused_loss_for,
 )
 from .metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
 from .optimizers import Optimizer
@@ -96,10 +97,9 @@ class Model(Buffered):
             layer.prev, layer.next = before, after
         self.trainable_layers = [layer for layer in self.layers if layer.params]
         self.loss.remember_trainable_layers(self.trainable_layers)
-        self.fused_loss = None
-        if isinstance(self.layers[-1], Softmax) and isinstance(self.loss, CategoricalCrossentropy):
-            # Chaining −y/p through the softmax Jacobian collapses to p − y: use it.
-            self.fused_loss = SoftmaxCategoricalCrossentropy()
+        # Chaining −y/p through the softmax Jacobian collapses to p − y (and the binary
+        # cross-entropy through σ' to σ − y): use it.
+        self.fused_loss = fused_loss_for(self.layers[-1], self.loss)
         if self.accuracy is None:
             self.accuracy = _default_accuracy(self.loss, self.layers[-1])
         # The fused loss stands in for the softmax layer's backward pass.
@@ -111,7 +111,9 @@ class Model(Buffered):
     @property
     def softmax_classifier_output(self) -> SoftmaxCategoricalCrossentropy | None:
         """The fused softmax + cross-entropy the model uses, if any (the book's name)."""
-        return self.fused_loss if self._finalized else None
+        if self._finalized and isinstance(self.fused_loss, SoftmaxCategoricalCrossentropy):
+            return self.fused_loss
+        return None
 
     @property
     def output_layer_activation(self) -> Layer:
