@@ -385,3 +385,35 @@ def test_a_training_with_validation_split_and_a_generator_draws_its_split_from_i
         generators.append(generator.bit_generator.state)
     assert runs[0] == runs[1] and generators[0] == generators[1]
     assert generators[0] != np.random.default_rng(5).bit_generator.state
+
+
+# -- the scikit-learn estimators ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize("value", [1e39, -3.5e38, 1e300])
+def test_an_estimator_refuses_values_beyond_its_dtype_in_chainrules_words(kind, value):
+    """float32 estimators: X beyond float32 is refused naming X and the value, by the model's
+    own check, without NumPy's cast warning first (scikit-learn's validate_data used to cast
+    X to float32 itself: 'overflow encountered in cast', then its own message); the
+    estimator keeps its previous fit, and predict refuses the same way."""
+    pytest.importorskip("sklearn")
+    from chainrule.sklearn import ChainruleClassifier, ChainruleRegressor
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.arange(30) % 2
+    estimator = (ChainruleClassifier if kind == "classifier" else ChainruleRegressor)(
+        (4,), max_iter=3, random_state=0).fit(X, y)
+    before = estimator.predict(X)
+    bad = X.copy()
+    bad[4, 2] = value
+    with pytest.raises(ValueError, match=r"X holds .*float32"):
+        estimator.fit(bad, y)
+    with pytest.raises(ValueError, match=r"X holds .*float32"):
+        estimator.predict(bad)
+    np.testing.assert_array_equal(estimator.predict(X), before)
+    # A float64 estimator takes them as they are.
+    wide = (ChainruleClassifier if kind == "classifier" else ChainruleRegressor)(
+        (4,), max_iter=1, random_state=0, dtype="float64")
+    if abs(value) < 1e100:
+        assert wide.fit(bad / 1e30, y).predict(bad / 1e30).shape[0] == 30
