@@ -8,6 +8,7 @@ saved and resumed exactly, and deflated history members that lie about their siz
 
 import binascii
 import functools
+import importlib.util
 import io
 import tracemalloc
 import zipfile
@@ -647,3 +648,163 @@ def test_a_large_finite_float16_gradient_is_not_taken_for_nan():
     layer.dbiases = np.zeros((1, 2), np.float16)
     cr.SGD(1e-3).step([layer])
     np.testing.assert_array_equal(layer.weights, np.float16(1 - np.float32(1e-3) * 300))
+
+
+# -- hostile pass: a class that hides its math from the check, arrays a file would lose ---------
+
+
+def _swish(self, inputs, training=True):
+    self.inputs = inputs
+    self.output = inputs / (1 + np.exp(-inputs))
+    return self.output
+
+
+def _claiming(module):
+    """A Swish whose class body says it is chainrule's own (or abc's, typing's)."""
+    return type("Claimed", (cr.Sigmoid,), {"__module__": module, "forward": _swish})
+
+
+class _DictHidingMeta(type):
+    @property
+    def __dict__(cls):  # what vars(cls) shows: nothing
+        return {}
+
+
+class _MroHidingMeta(type):
+    @property
+    def __mro__(cls):  # what cls.__mro__ shows: the class in between left out
+        return (cls, *cr.Sigmoid.__mro__)
+
+
+class _GetattributeHidingMeta(type):
+    def __getattribute__(cls, name):  # hasattr(cls, "forward") is False
+        if name == "forward":
+            raise AttributeError(name)
+        return type.__getattribute__(cls, name)
+
+
+class _SwishBetween(cr.Sigmoid):
+    forward = _swish
+
+
+class _HidingDict(dict):
+    def items(self):
+        return [(key, value) for key, value in dict.items(self) if key != "forward"]
+
+
+class _OwnDictProperty(cr.Sigmoid):
+    __dict__ = property(lambda self: {})  # vars(layer) shows nothing
+
+    def __init__(self):
+        self.forward = functools.partial(_swish, self)
+
+
+class _DictSubclassInstance(cr.Sigmoid):
+    def __init__(self):
+        self.__dict__ = _HidingDict()
+        self.forward = functools.partial(_swish, self)
+
+
+def _hidden_by_meta(meta, body):
+    return meta("Hidden", (cr.Sigmoid,), body)()
+
+
+HIDDEN_MATH = [
+    pytest.param(lambda: _claiming("chainrule.activations")(), "Claimed", "forward",
+                 id="module-claims-chainrule"),
+    pytest.param(lambda: _claiming("abc")(), "Claimed", "forward", id="module-claims-abc"),
+    pytest.param(lambda: _claiming("typing")(), "Claimed", "forward", id="module-claims-typing"),
+    pytest.param(lambda: _hidden_by_meta(_DictHidingMeta, {"forward": _swish}), "Hidden",
+                 "forward", id="metaclass-dict"),
+    pytest.param(lambda: _MroHidingMeta("Hidden", (_SwishBetween,), {})(), "_SwishBetween",
+                 "forward", id="metaclass-mro"),
+    pytest.param(lambda: _hidden_by_meta(_GetattributeHidingMeta, {
+        "__init__": lambda self: setattr(self, "forward", functools.partial(_swish, self))}),
+        "Hidden", "forward", id="metaclass-getattribute"),
+    pytest.param(_OwnDictProperty, "_OwnDictProperty", "__dict__", id="class-dict-property"),
+    pytest.param(_DictSubclassInstance, "_DictSubclassInstance", "forward",
+                 id="instance-dict-subclass"),
+]
+
+
+@pytest.mark.parametrize(("make", "culprit", "method"), HIDDEN_MATH)
+def test_a_class_that_hides_its_math_from_the_check_is_still_refused(tmp_path, make, culprit,
+                                                                      method):
+    """Each of these computes Swish and was saved as Sigmoid (predictions 0.5 apart after
+    load): the check now reads a class's own namespace and MRO through ``type`` and trusts
+    chainrule's classes by identity, not by the module their body names."""
+    layer = make()
+    X = np.linspace(-3, 3, 16, dtype=np.float32).reshape(8, 2)
+    assert not np.allclose(layer.forward(X), cr.Sigmoid().forward(X))  # it is not Sigmoid
+    model = model_with(layer)
+    for path, save in ((tmp_path / "m.chainrule", model.save),
+                       (tmp_path / "c.ckpt", model.save_checkpoint)):
+        with pytest.raises(TypeError, match=rf"layer 1 .*{culprit}.*'{method}'"):
+            save(path)
+    assert list(tmp_path.iterdir()) == []
+    if importlib.util.find_spec("onnx") is not None:
+        from chainrule import onnx as chainrule_onnx
+
+        with pytest.raises(TypeError, match=rf"model.layers\[1\] .*'{method}'"):
+            chainrule_onnx.export(model, tmp_path / "m.onnx")
+        assert list(tmp_path.iterdir()) == []
+
+
+def _frozen_biases():
+    model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
+    model.layers[0].params = ("weights",)  # the optimizer leaves the biases alone
+    return model
+
+
+def test_a_layer_holding_its_own_params_is_refused_by_a_file_and_kept_by_save_parameters(
+        tmp_path):
+    """A layer with ``params = ("weights",)`` on the object (biases frozen) was written
+    without its biases: the file did not load ("lacks its float arrays"), and a resumed
+    run would train the biases the run froze. Model.save and checkpoints refuse it;
+    save_parameters keeps all the class's parameters, and they load."""
+    model = _frozen_biases()
+    model.layers[0].biases[...] = [[0.5, -1.0, 2.0]]
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    for save in (model.save, model.save_checkpoint):
+        with pytest.raises(TypeError, match=r"layer 0 .*'params'"):
+            save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+    model.save_parameters(tmp_path / "p")
+    twin = cr.Model([cr.Dense(2, 3, rng=5), cr.Softmax()])
+    twin.load_parameters(tmp_path / "p")
+    for name in ("weights", "biases"):
+        np.testing.assert_array_equal(getattr(twin.layers[0], name),
+                                      getattr(model.layers[0], name))
+    # The ONNX graph computes the same function: nothing to refuse there.
+    if importlib.util.find_spec("onnx") is not None:
+        from chainrule import onnx as chainrule_onnx
+
+        chainrule_onnx.export(model, tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("declared", ["state_arrays", "slots"])
+def test_other_declarations_held_by_the_object_are_refused_by_a_file(tmp_path, declared):
+    X = np.arange(12, dtype=np.float64).reshape(6, 2)
+    model = cr.Model([cr.Normalization().adapt(X), cr.Dense(2, 3, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1, momentum=0.9))
+    target = model.layers[0] if declared == "state_arrays" else model.optimizer
+    setattr(target, declared, ())
+    with pytest.raises(TypeError, match=rf"'{declared}'"):
+        model.save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("change", ["dtype", "shape"])
+def test_a_parameter_the_loader_would_refuse_is_refused_at_save(tmp_path, change):
+    """A weights array replaced by another dtype or shape than the layer's config says was
+    written, and the file then failed to load ("the file holds float64, the layer is
+    float32"): what chainrule writes, it reads back."""
+    model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
+    layer = model.layers[0]
+    layer.weights = (layer.weights.astype(np.float64) if change == "dtype"
+                     else np.zeros((3, 3), np.float32))
+    path = tmp_path / "m"
+    path.write_bytes(b"earlier")
+    with pytest.raises(ValueError, match=r"layer 0 .*weights"):
+        model.save(path)
+    assert path.read_bytes() == b"earlier"
