@@ -326,3 +326,53 @@ def test_the_model_is_not_copied_deeply():
     cr.explain(model, X, y, layer=2, index=(0, 0))
     assert model.layers[2].weights is weights
     copy.deepcopy(model)  # still an ordinary object
+
+
+# -- near zero: an absolute floor, as gradient checkers use ------------------------------------
+
+
+def fitted(dtype, head="linear-mse"):
+    """A model whose targets are its own predictions: every gradient is 0 (up to rounding)."""
+    rng = np.random.default_rng(0)
+    model = cr.Model([cr.Dense(2, 4, rng=1, dtype=dtype), cr.Tanh(),
+                      cr.Dense(4, 2, rng=2, dtype=dtype), cr.Linear()])
+    model.set(loss=cr.MeanSquaredError(), optimizer=cr.SGD())
+    X = rng.normal(size=(20, 2))
+    return model, X, model.predict(X)
+
+
+@pytest.mark.parametrize("dtype, floor", [(np.float32, np.finfo(np.float32).eps),
+                                          (np.float64, 1e-8)], ids=["float32", "float64"])
+@pytest.mark.parametrize("k, param, index", [(0, "weights", (1, 2)), (2, "biases", (0, 1)),
+                                             (2, "weights", (3, 0))])
+def test_a_gradient_of_zero_is_not_reported_as_a_relative_error_of_one(dtype, floor, k, param,
+                                                                      index):
+    # value 0 (float32: ŷ − y is exactly 0) against a numerical −5e-13 (the float64 twin's
+    # ŷ differs from the float32 targets by rounding) read "relative error 1".
+    model, X, y = fitted(dtype)
+    e = cr.explain(model, X, y, layer=k, param=param, index=index)
+    assert max(abs(e.value), abs(e.numerical)) < e.resolution
+    assert e.resolution >= floor
+    assert e.relative_error == pytest.approx(abs(e.value - e.numerical) / e.resolution)
+    assert e.relative_error < 1e-4
+    text = str(e)
+    assert "below the check's resolution" in text and f"{e.resolution:.2g}" in text
+    assert e.to_dict()["resolution"] == e.resolution
+
+
+def test_the_floor_changes_nothing_above_it():
+    model, X, y = saturated("softmax-cce", np.float64, scale=0.5)
+    e = cr.explain(model, X, y, layer=2, index=(3, 1))
+    assert abs(e.value) > 100 * e.resolution
+    assert e.relative_error == abs(e.value - e.numerical) / max(abs(e.value), abs(e.numerical))
+    assert "resolution" not in str(e)
+
+
+def test_the_resolution_grows_with_the_loss():
+    """The central difference rounds L(θ ± ε) at float64's 2.2e-16·|L|: with |L| ≈ 1e4
+    (an L2 penalty on large weights) it resolves no better than ~2e-6."""
+    model, X, y = saturated("sigmoid-bce", np.float64, scale=1000.0)
+    e = cr.explain(model, X, y, layer=2, param="biases", index=(0, 2))
+    penalty = model.loss.regularization_loss(model.layers[2])
+    assert penalty > 1e3
+    assert e.resolution >= np.finfo(np.float64).eps * penalty / 1e-6

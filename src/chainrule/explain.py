@@ -87,14 +87,19 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
         head, top = _forward_backward(layers, loss, fused, X, y)
     steps = _chain(layers, head, top, k, param, index)
     value = float(getattr(layers[k], "d" + param)[index])
-    numerical = _numerical(layers, loss, fused, X, y, k, param, index)
-    scale = max(abs(value), abs(numerical))
+    numerical, loss_value = _numerical(layers, loss, fused, X, y, k, param, index)
+    resolution = _resolution(getattr(target, param).dtype, loss_value)
+    # Relative to the larger of the two, or to the check's resolution where both are
+    # below it (an absolute floor, as gradient checkers use): 0 against −5e-13 is
+    # agreement, not a relative error of 1.
+    scale = max(abs(value), abs(numerical), resolution)
     return Explanation(
         parameter=f"layers[{k}].{param}[{index[0]}, {index[1]}]", layer=k, param=param,
         index=index, layer_repr=repr(target), loss=repr(head), n_samples=len(X),
         value=value, numerical=numerical,
-        relative_error=abs(value - numerical) / scale if scale > 0 else 0.0, steps=steps,
-        clipped=_clipped(loss, layers[-1].output, y), fused=fused is not None)
+        relative_error=abs(value - numerical) / scale, steps=steps,
+        clipped=_clipped(loss, layers[-1].output, y), fused=fused is not None,
+        resolution=resolution)
 
 
 def _twin(part):
@@ -205,9 +210,22 @@ def _chain(layers, head, top, k, param, index) -> list[Step]:
     return steps
 
 
-def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) -> float:
+#: the step ε of the numerical check
+STEP = 1e-6
+
+
+def _resolution(dtype, loss_value: float) -> float:
+    """The smallest |∂L/∂θ| the comparison resolves: the backward's own rounding (its
+    dtype's epsilon; at least 1e-8, cs231n's floor, for float64) or the difference
+    quotient's, 2.2e-16·|L| / ε (L(θ ± ε) each rounded in float64)."""
+    backward = max(float(np.finfo(dtype).eps), 1e-8)
+    return max(backward, float(np.finfo(np.float64).eps) * abs(loss_value) / STEP)
+
+
+def _numerical(layers, loss, fused, X, y, k, param, index,
+               eps: float = STEP) -> tuple[float, float]:
     """(L(θ + ε) − L(θ − ε)) / 2ε on a float64 copy, with this pass's dropout masks,
-    of the function backward differentiates."""
+    of the function backward differentiates; and L(θ)."""
     twins = [_float64_copy(layer) for layer in layers]
     X = X.astype(np.float64)
     # The fused backward starts below the softmax (or sigmoid), with (p − y): its function
@@ -235,7 +253,7 @@ def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) ->
         return data_loss + loss.regularization_loss([twin for twin in twins if twin.params])
 
     element = getattr(twins[k], param)[index[0]:index[0] + 1, index[1]:index[1] + 1]
-    return float(numerical_gradient(objective, element, eps)[0, 0])
+    return float(numerical_gradient(objective, element, eps)[0, 0]), objective(None)
 
 
 def _log_softmax_crossentropy(logits: np.ndarray, targets: np.ndarray) -> float:
