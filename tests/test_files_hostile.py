@@ -808,3 +808,46 @@ def test_a_parameter_the_loader_would_refuse_is_refused_at_save(tmp_path, change
     with pytest.raises(ValueError, match=r"layer 0 .*weights"):
         model.save(path)
     assert path.read_bytes() == b"earlier"
+
+
+def test_a_float16_dropout_with_its_own_generator_drops_what_float32_drops():
+    """``Generator.random`` draws float32 or float64 only: a float16 Dropout with a seeded
+    generator raised TypeError at its first training pass. Its mask is now the float32
+    layer's (the same draws), in float16."""
+    inputs = np.ones((64, 32))
+    masks = {}
+    for dtype in (np.float16, np.float32, np.float64):
+        layer = cr.Dropout(0.3, rng=7)
+        out = layer.forward(inputs.astype(dtype), training=True)
+        assert out.dtype == dtype
+        masks[dtype] = out.astype(np.float64)
+    np.testing.assert_array_equal(masks[np.float16] == 0, masks[np.float32] == 0)
+    kept = masks[np.float16][masks[np.float16] != 0]
+    np.testing.assert_array_equal(kept, float(np.float16(1) / np.float16(0.7)))
+    assert 0.2 < (masks[np.float16] == 0).mean() < 0.4
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_float16_network_with_normalization_and_dropout_trains_and_resumes_exactly(
+        tmp_path, name):
+    X, y = spiral_data(60, 3, rng=0)
+
+    def network():
+        model = cr.Model([cr.Normalization().adapt(X), cr.Dense(2, 16, dtype=np.float16, rng=0),
+                          cr.ReLU(), cr.Dropout(0.1, rng=3),
+                          cr.Dense(16, 3, dtype=np.float16, rng=1), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=OPTIMIZERS[name]())
+        return model
+
+    straight = network()
+    straight.train(X, y, epochs=8, batch_size=32, print_every=None, rng=0)
+    assert straight.history["loss"][-1] < straight.history["loss"][0]
+    network().train(X, y, epochs=4, batch_size=32, print_every=None, rng=0,
+                    checkpoint=tmp_path / "c")
+    resumed = cr.Model.load(tmp_path / "c")
+    resumed.train(X, y, epochs=8, batch_size=32, print_every=None, rng=0,
+                  checkpoint=tmp_path / "c")
+    for a, b in zip(straight.get_parameters(), resumed.get_parameters(), strict=True):
+        for p, q in zip(a, b, strict=True):
+            assert p.dtype == np.float16
+            np.testing.assert_array_equal(p, q)
