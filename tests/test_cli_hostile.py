@@ -14,7 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-from chainrule import Model, _cli_data, cli, datasets
+from chainrule import Model, _cli_data, _cli_report, cli, datasets
 from chainrule.tables import ClassLabels, TableError, guess_task, header_names, read_table
 
 pytest.importorskip("matplotlib")
@@ -538,7 +538,10 @@ def test_a_model_with_hostile_metadata_is_refused_in_words(trained, tmp_path, ca
     pytest.param(-1e308, 1e308, 1e308, False, id="widest-floats"),
     pytest.param(0.0, 0.0, 0.4, False, id="constant-within-half"),
     pytest.param(0.0, 0.0, 0.6, True, id="constant-beyond-half"),
-    pytest.param(1e8, 1e8, 1.4e8, False, id="constant-large"),
+    pytest.param(1e8, 1e8, 1e8 + 0.4, False, id="constant-large-within-half"),
+    # σ = 1 for a constant column: 4e7 would reach the network as 4e7 (was not warned of)
+    pytest.param(1e8, 1e8, 1.4e8, True, id="constant-large"),
+    pytest.param(-7.0, -7.0, -7.6, True, id="constant-negative-beyond-half"),
     pytest.param(1e8 - 9, 1e8 + 9, 1e8 + 100, True, id="timestamp-like"),
 ])
 def test_the_range_check_at_its_edges(capsys, low, high, value, warned):
@@ -547,3 +550,149 @@ def test_the_range_check_at_its_edges(capsys, low, high, value, warned):
     _cli_data.warn_outside(np.array([[value]]), columns, "x.csv")
     err = capsys.readouterr().err
     assert ("in t (" in err) == warned, err
+
+
+# -- hostile pass: output folders shared with the user and with other runs ----------------------
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(["demo", "--epochs", "20", "--no-progress"], id="demo"),
+    pytest.param(["train", "--dataset", "spiral", *QUICK], id="train-spiral"),
+])
+def test_a_users_own_files_in_the_output_folder_are_left_alone(tmp_path, capsys, command):
+    # ``--output .`` in a project folder: files of the names a run may write, but the
+    # user's own (and an earlier run's file the user has since edited), survive a run
+    # that does not write them; a file named like the old fixed temporary too.
+    own = {"split.json": b'{"mine": 1}\n', "history.csv": b"epoch,mine\n1,2\n",
+           "regression.png": b"not a chainrule plot", ".history-0.01.csv": b"mine\n"}
+    for name, content in own.items():
+        (tmp_path / name).write_bytes(content)
+    code, _, err = run(capsys, *command, "--output", tmp_path)
+    assert code == 0, err
+    for name, content in own.items():
+        if name not in ("split.json", "history.csv") or command[0] == "demo":
+            assert (tmp_path / name).read_bytes() == content, name
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".chainrule"))
+                and p.name != "model.chainrule"]
+
+
+def test_an_earlier_runs_files_go_only_while_they_are_what_it_wrote(tmp_path, capsys):
+    assert run(capsys, "train", "--dataset", "sine", "--output", tmp_path, *QUICK)[0] == 0
+    edited = tmp_path / "history.csv"
+    edited.write_text(edited.read_text() + "# my notes on this run\n")
+    (tmp_path / "my.txt").write_text("mine")
+    assert run(capsys, "demo", "--epochs", "20", "--no-progress", "--output", tmp_path)[0] == 0
+    assert not (tmp_path / "split.json").exists()  # the sine run's: gone
+    assert not (tmp_path / "regression.png").exists()
+    assert edited.read_text().endswith("# my notes on this run\n")  # edited since: kept
+    assert (tmp_path / "my.txt").read_text() == "mine"
+    # A manifest tampered with to name a user's file (or one outside the folder) removes
+    # nothing but the run's own names, with their own bytes.
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("x")
+    digest = __import__("hashlib").sha256(b"x").hexdigest()
+    manifest = tmp_path / ".chainrule-run.json"
+    manifest.write_text(json.dumps({"files": {"../" + outside.name: digest, "my.txt": digest}}))
+    assert run(capsys, "demo", "--epochs", "20", "--no-progress", "--output", tmp_path)[0] == 0
+    assert outside.read_text() == "x" and (tmp_path / "my.txt").read_text() == "mine"
+
+
+def test_two_runs_into_one_folder_at_once_keep_their_own_history(tmp_path, capsys, monkeypatch):
+    # The second run starts (and finishes) while the first is training: with one fixed
+    # temporary name the second truncated and moved the first's history away.
+    X, targets = table()
+    path = write_csv(tmp_path / "t.csv", [*NAMES, "target"], [*X.T, targets["regression"]])
+    out = tmp_path / "shared"
+    nested = []
+    original = _cli_report.EpochLines.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not nested:
+            nested.append("started")  # the nested run's own epochs go on as usual
+            nested[0] = cli.main(["train", "--dataset", "sine", "--output", str(out),
+                                  "--epochs", "12", "--l2", "0.01", "--patience", "0",
+                                  "--no-progress"])
+        return original(self, epoch, logs)
+
+    monkeypatch.setattr(_cli_report.EpochLines, "on_epoch_end", on_epoch_end)
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", out, "--epochs", "30",
+                       "--l2", "0.01", "--patience", "0", "--no-progress")
+    assert code == 0 and nested == [0], err
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch") and len(lines) == 31
+    loss = Model.load(out / "model.chainrule").history["loss"]
+    assert [float(line.split(",")[lines[0].split(",").index("loss")]) for line in lines[1:]] \
+        == pytest.approx(loss, rel=1e-6)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
+        ".chainrule-run.json"]
+
+
+# -- hostile pass: values the model cannot carry; columns a file cannot record ------------------
+
+
+def test_inputs_the_models_dtype_cannot_carry_are_refused_naming_the_column(tmp_path, capsys):
+    # A column constant in training is scaled by σ = 1: 1e39 stays 1e39, beyond float32.
+    rng = np.random.default_rng(0)
+    labels = np.tile(["a", "b"], 30)
+    path = write_csv(tmp_path / "k.csv", ["x", "k", "t"], [rng.normal(size=60), [5] * 60,
+                                                           labels])
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    model = tmp_path / "m" / "model.chainrule"
+    inputs = write_csv(tmp_path / "p.csv", ["x", "k"], [[0.1, 0.2], [5, 1e39]])
+    for argv in (["predict", model, inputs], ["evaluate", model, "--dataset",
+                 write_csv(tmp_path / "e.csv", ["x", "k", "t"], [[0.1, 0.2], [5, -1e39],
+                                                                  ["a", "b"]])]):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and "column 'k' holds" in err and "float32" in err, err
+    # Without scaling, the raw value is what must fit, named too, before any training.
+    huge = write_csv(tmp_path / "h.csv", ["a", "b", "t"], [rng.normal(size=60) * 1e300,
+                                                           rng.normal(size=60), labels])
+    code, out, err = run(capsys, "train", "--dataset", huge, "--output", tmp_path / "h",
+                         "--no-scaling", *QUICK)
+    assert code == 1 and "column 'a' holds" in err and "epoch" not in out, err
+
+
+@pytest.mark.parametrize("scale", [1e39, 1e300])
+def test_a_regression_target_beyond_float32_is_refused_before_training(tmp_path, capsys,
+                                                                        scale):
+    # Its predictions would all be inf (R² -inf, printed as figures).
+    x = np.linspace(-1, 1, 40)
+    path = write_csv(tmp_path / "r.csv", ["x", "price"], [x, [repr(float(v)) for v in
+                                                              x * scale]])
+    code, out, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m",
+                         *QUICK)
+    assert code == 1 and "'price' holds values as large as" in err, err
+    assert "epoch" not in out and not (tmp_path / "m" / "model.chainrule").exists()
+
+
+@pytest.mark.parametrize("header", [
+    pytest.param(["x" * 2000, "y"], id="a-name-too-long"),
+    pytest.param([f"a[{i}]" for i in range(10_001)], id="brackets-in-10001-names"),
+])
+def test_columns_a_model_file_cannot_record_are_refused_before_training(tmp_path, capsys,
+                                                                        header):
+    # Before: trained, then failed to save (or saved a file that chainrule cannot read),
+    # leaving this run's split.json beside the last run's model.
+    rng = np.random.default_rng(0)
+    columns = [*np.round(rng.normal(size=(len(header), 8)), 2), np.tile(["a", "b"], 4)]
+    path = write_csv(tmp_path / "w.csv", [*header, "t"], columns)
+    out = tmp_path / "m"
+    assert run(capsys, "train", "--dataset", "spiral", "--output", out, *QUICK)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, stdout, err = run(capsys, "train", "--dataset", path, "--output", out, "--layers",
+                            "2", *QUICK)
+    assert code == 1 and "a model file cannot record its columns" in err, err
+    assert "epoch" not in stdout and str(out) not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_perfect_score_prints_a_loss_of_zero_not_minus_zero():
+    class Certain:
+        output_layer_activation = cli.activations.Softmax()
+
+        def predict(self, X):
+            return np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+
+    text = _cli_report.report_held_out(Certain(), np.zeros((2, 1)), np.array([0, 1]),
+                                       "classification")
+    assert text.endswith("loss 0")

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import datasets, losses, tables
 from ._atomic import atomic_write
+from .normalization import Normalization
 
 GENERATED = ("spiral", "vertical")  # held out: a fresh draw of the same distribution
 BUILTIN = ("spiral", "vertical", "sine", "digits", "fashion-mnist")
@@ -422,10 +423,11 @@ def warn_outside(X: np.ndarray, columns: Columns, name: str) -> None:
     low, high = columns.low, columns.high
     if low is None or high is None or low.shape != (X.shape[1],) or high.shape != low.shape:
         return
-    # Half the width beyond either end; a column that never varied has a width of
-    # its magnitude (at least 1).
+    # Half the width beyond either end. A column that never varied has a width of 1:
+    # the model scales it by σ = 1 (or not at all), so any change reaches the network
+    # as is, through weights that never learned what a change there means.
     with np.errstate(over="ignore"):  # a width of ±1e308 columns is inf: nothing is outside
-        width = np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
+        width = np.where(high > low, high - low, 1.0)
         outside = (X < low - OUTSIDE * width) | (X > high + OUTSIDE * width)
     columns_out = np.flatnonzero(outside.any(axis=0))
     if not len(columns_out):
@@ -437,3 +439,28 @@ def warn_outside(X: np.ndarray, columns: Columns, name: str) -> None:
           f"lie far outside the range the model was trained on, in {shown}{more}; its "
           "answers there are guesses" + (f" (the model takes {columns.inputs})"
                                           if columns.inputs else ""), file=sys.stderr)
+
+
+def check_fits(model, X: np.ndarray, names: list | None, source: str) -> None:
+    """Refuse, naming the column by its name, inputs the model's dtype cannot carry: raw
+    values beyond it, or (a model that scales its inputs) values its Normalization maps
+    beyond it (a column constant in training has σ = 1, so 1e39 stays 1e39)."""
+    if not model.layers or not len(X):
+        return
+    limit = np.finfo(model.dtype).max
+    first = model.layers[0]
+    scaled = isinstance(first, Normalization) and first.mean is not None and \
+        first.mean.shape[1] == X.shape[1]
+    ends = np.vstack([X.min(axis=0), X.max(axis=0)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mapped = first.transform(ends) if scaled else ends
+    bad = np.flatnonzero(~(np.abs(mapped) <= limit).all(axis=0))
+    if not len(bad):
+        return
+    j = int(bad[0])
+    end = int(not np.abs(mapped[0, j]) > limit)  # the smallest value, else the largest
+    name = repr(names[j]) if names else f"{j + 1} (counted from 1)"
+    how = f"which the model's scaling maps to {mapped[end, j]:g}, " if scaled else ""
+    raise ValueError(f"{source}: column {name} holds {ends[end, j]:g}, {how}beyond what the "
+                     f"model's {model.dtype} can hold (±{limit:.3g})" +
+                     (f"; {len(bad) - 1} more column(s) too" if len(bad) > 1 else ""))

@@ -48,6 +48,7 @@ def evaluate(args) -> int:
         data = _cli_data.load_for_model(args.dataset, columns, seed=args.seed)
         X, y = data.X, data.y
         what = f"all {len(X):,} rows of {args.dataset} (the dataset you gave)"
+    _cli_data.check_fits(model, X, columns.features, args.dataset or record["dataset"])
     print(f"evaluated on {what}")
     print(report_held_out(model, X, y, columns.task))
     return 0
@@ -59,6 +60,7 @@ def predict(args) -> int:
     if args.proba and columns.task != "classification":
         raise ValueError("--proba is for classifiers; this model is a regression")
     data = _cli_data.load_for_model(str(args.input), columns, need_target=False)
+    _cli_data.check_fits(model, data.X, columns.features, str(args.input))
     outputs = model.predict(data.X)
     target = columns.target
     if columns.task == "classification" and args.proba:
@@ -94,7 +96,9 @@ def explain_command(args) -> int:
         raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}")
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be >= 1; got {args.samples}")
-    data = _cli_data.load_for_model(args.dataset, _cli_data.columns_of(model), seed=args.seed)
+    columns = _cli_data.columns_of(model)
+    data = _cli_data.load_for_model(args.dataset, columns, seed=args.seed)
+    _cli_data.check_fits(model, data.X, columns.features, args.dataset)
     X, y = data.X, data.y
     if args.samples is not None:
         X, y = X[:args.samples], y[:args.samples]
