@@ -851,3 +851,34 @@ def test_a_float16_network_with_normalization_and_dropout_trains_and_resumes_exa
         for p, q in zip(a, b, strict=True):
             assert p.dtype == np.float16
             np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("call", ["step", "update_params"])
+def test_a_master_beyond_float16s_range_is_replaced_without_a_warning(call):
+    """A master no float16 can hold (a file's 1e30, or the book's update_params having
+    overflowed) was compared with its parameter through a cast that warned "overflow
+    encountered in cast" (an error under pytest's settings) at the next step."""
+    layer = cr.Dense(2, 2, dtype=np.float16, rng=0)
+    layer.weights[...] = [[1, 2], [3, 4]]
+    optimizer = cr.SGD(0.5)
+    optimizer.set_state(layer, "weights", {"momentums": np.zeros((2, 2)),
+                                           "master": np.full((2, 2), 1e30)})
+    layer.dweights = np.ones((2, 2), np.float16)
+    layer.dbiases = np.zeros((1, 2), np.float16)
+    if call == "step":
+        optimizer.step([layer])
+    else:
+        optimizer.update_params(layer)
+    np.testing.assert_array_equal(layer.weights, [[0.5, 1.5], [2.5, 3.5]])
+
+
+def test_the_books_update_params_after_a_float16_overflow_goes_on_without_a_warning():
+    layer = cr.Dense(1, 1, dtype=np.float16, rng=0)
+    layer.weights[...] = 60000
+    layer.dbiases = np.zeros((1, 1), np.float16)
+    optimizer = cr.SGD(1.0)
+    for gradient, expected in ((-10000, np.inf), (0, np.inf)):
+        layer.dweights = np.full((1, 1), gradient, np.float16)
+        optimizer.update_params(layer)  # the book's call: no check, as in float32
+        assert layer.weights[0, 0] == expected
+    assert optimizer.state[layer]["weights"]["master"][0, 0] == 70000
