@@ -552,3 +552,20 @@ def test_a_diverging_tab_prints_no_warning_on_the_server():
     finally:
         errors = stop(process)
     assert "Warning" not in errors and "Traceback" not in errors, errors
+
+
+# -- hostile pass ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("epochs_per_frame", [1, 3])
+def test_training_zero_epochs_trains_none(epochs_per_frame):
+    """``Session.train(0)`` asks for no epoch, as ``Model.train(epochs=0)`` does: it must not
+    fall back to a frame's worth (only ``None`` means "one frame")."""
+    session = Session({**QUICK, "epochs_per_frame": epochs_per_frame})
+    before = state(session)
+    session.train(0)
+    assert_same(state(session), before)
+    session.train(None)
+    assert session.epoch == epochs_per_frame
+    session.train(2)
+    assert session.epoch == epochs_per_frame + 2
