@@ -270,10 +270,11 @@ def test_explain_takes_raw_values_as_predict_does(dtype, as_layers):
     assert found.value == expected.value
     assert found.numerical == pytest.approx(expected.numerical, rel=1e-6)
     assert found.value != 0.0
-    # The values beyond the model's dtype after standardising are refused as predict does.
-    with pytest.raises(ValueError, match="column 0"):
-        cr.explain(target, np.array([[1e8], [1e50]]), [0, 1], layer=1, index=(0, 1),
-                   loss=model.loss)
+    # Values beyond float32 after standardising are refused as predict refuses them.
+    if dtype == np.float32:
+        with pytest.raises(ValueError, match="column 0"):
+            cr.explain(target, np.array([[1e8], [1e50]]), [0, 1], layer=1, index=(0, 1),
+                       loss=model.loss)
 
 
 def overflowing_model(dtype):
@@ -417,3 +418,63 @@ def test_an_estimator_refuses_values_beyond_its_dtype_in_chainrules_words(kind, 
         (4,), max_iter=1, random_state=0, dtype="float64")
     if abs(value) < 1e100:
         assert wide.fit(bad / 1e30, y).predict(bad / 1e30).shape[0] == 30
+
+
+# -- an inverted Normalization last: predictions in the targets' own units ---------------------
+
+
+def regression_with_targets_of(offset, spread, dtype=np.float32, n=200):
+    """The README's recipe: train on standardised targets, then append targets.inverted()."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(n, 2))
+    y = offset + spread * (X[:, 0] + 0.5 * X[:, 1]) + rng.normal(0, spread / 10, n)
+    targets = Normalization().adapt(y)
+    model = cr.Model([Normalization().adapt(X), cr.Dense(2, 8, dtype=dtype, rng=0), cr.Tanh(),
+                      cr.Dense(8, 1, dtype=dtype, rng=1), cr.Linear()])
+    model.set(loss=cr.MeanSquaredError(), optimizer=cr.Adam(0.01))
+    model.train(X, targets.transform(y), epochs=60, print_every=None)
+    network = model.predict(X)
+    model.add(targets.inverted())
+    return model, X, y.reshape(-1, 1), targets, network
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("offset, spread", [(1e8, 3.0), (1.7e9, 60.0), (-4.2e12, 100.0),
+                                            (1e200, 1e190), (0.0, 1.0)])
+def test_an_inverted_last_layer_predicts_in_the_targets_units_without_rounding(dtype, offset,
+                                                                                spread):
+    """x·σ + μ in float64 and kept: a float32 output would round 1e8 + N(0, 3) predictions to
+    multiples of 8 (3 distinct values of 200, RMSE 2.3 where the network's is 0.3)."""
+    model, X, y, targets, network = regression_with_targets_of(offset, spread, dtype)
+    expected = network.astype(np.float64) * targets.std + targets.mean
+    predictions = model.predict(X)
+    assert predictions.dtype == np.float64
+    np.testing.assert_array_equal(predictions, expected)
+    assert np.unique(predictions).size == np.unique(network).size
+    # In batches: the network's batched outputs (BLAS may round them otherwise), mapped.
+    batched = cr.Model(model.layers[:-1]).predict(X, batch_size=7)
+    np.testing.assert_array_equal(model.predict(X, batch_size=7),
+                                  batched.astype(np.float64) * targets.std + targets.mean)
+    # evaluate compares with y in its own units, in float64: y is not rounded either
+    # (while the squared errors fit float64).
+    if spread < 1e100:
+        loss = model.evaluate(X, y, verbose=False)["loss"]
+        assert loss == pytest.approx(np.mean((expected - y) ** 2), rel=1e-12)
+    # The network below keeps the model's dtype.
+    assert model.layers[-2].output.dtype == dtype
+
+
+def test_training_through_an_inverted_last_layer_keeps_the_network_in_its_dtype(tmp_path):
+    """Trained with the inverted layer in place (targets in their own units), the gradients
+    below it are float32, and a saved model predicts exactly what it predicted."""
+    model, X, y, _, _ = regression_with_targets_of(1e8, 3.0)
+    model.set(optimizer=cr.SGD(1e-3))
+    history = model.train(X, y, epochs=3, print_every=None)
+    assert all(np.isfinite(history["loss"]))
+    dense = model.layers[3]
+    assert dense.dweights.dtype == dense.weights.dtype == np.float32
+    assert model.layers[-1].dinputs.dtype == np.float32
+    model.save(tmp_path / "m.chainrule")
+    loaded = cr.Model.load(tmp_path / "m.chainrule")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.predict(X).dtype == np.float64
