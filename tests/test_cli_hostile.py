@@ -696,3 +696,85 @@ def test_a_perfect_score_prints_a_loss_of_zero_not_minus_zero():
     text = _cli_report.report_held_out(Certain(), np.zeros((2, 1)), np.array([0, 1]),
                                        "classification")
     assert text.endswith("loss 0")
+
+
+# -- hostile pass: what a CSV file may hold ------------------------------------------------------
+
+
+@pytest.mark.parametrize("labels", [
+    pytest.param(["lab, one", "lab, two"], id="commas"),
+    pytest.param(['"yes" said she', '"no" said he'], id="quotes"),
+    pytest.param(["first\nline", "second\r\nline"], id="line-breaks"),
+])
+@pytest.mark.parametrize("to_file", [False, True])
+def test_predictions_are_csv_that_reads_back_one_row_each(tmp_path, capsys, labels, to_file):
+    # Before: labels written bare, so two predictions read back as four broken rows.
+    import csv
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    target = np.where(X[:, 0] > 0, labels[0], labels[1])
+    lines = ["x,y,t"] + ['{:.4f},{:.4f},"{}"'.format(a, b, t.replace('"', '""'))
+                         for (a, b), t in zip(X, target, strict=True)]
+    path = tmp_path / "q.csv"
+    path.write_text("\n".join(lines) + "\n", newline="")
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    inputs = write_csv(tmp_path / "p.csv", ["x", "y"], [[2.0, -2.0, 0.5], [0.0, 0.0, 0.1]])
+    model = tmp_path / "m" / "model.chainrule"
+    for proba in ([], ["--proba"]):
+        extra = ["--output", tmp_path / "out.csv"] if to_file else []
+        code, out, err = run(capsys, "predict", model, inputs, *proba, *extra)
+        assert code == 0, err
+        text = (tmp_path / "out.csv").read_bytes().decode() if to_file else out
+        rows = list(csv.reader(text.splitlines(keepends=True)))
+        if proba:
+            assert sorted(rows[0]) == sorted(labels) and len(rows) == 4
+            assert all(len(row) == 2 for row in rows)
+        else:
+            assert rows[-3:] == [[labels[0]], [labels[1]], [labels[0]]]
+
+
+@pytest.mark.parametrize("odd", ["nan", "NaN", "inf", "-Infinity"])
+def test_a_nan_label_among_number_labels_is_refused_as_missing(tmp_path, capsys, odd):
+    # Before: 'nan' became a class of its own, trained without a word.
+    labels = [1, 2] * 20
+    labels[7] = odd
+    path = write_csv(tmp_path / "n.csv", ["x", "t"], [np.arange(40) / 40, labels])
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m",
+                         *QUICK)
+    assert code == 1 and f"label {odd!r} (row 8)" in err and "missing" in err, err
+    # Among text labels it may be a name (Nan), and stays a class.
+    assert ClassLabels.from_target(np.array(["Bob", "Nan", "Bob"])).classes == ["Bob", "Nan"]
+
+
+@pytest.mark.parametrize("text", ["1_0", "1_000.5", "_1"])
+def test_a_python_digit_separator_is_not_a_number_in_a_table(tmp_path, text):
+    # float('1_0') is 10 to Python; in a CSV file it is not a number at all.
+    path = tmp_path / "u.csv"
+    path.write_text(f"x,t\n1,a\n{text},b\n")
+    with pytest.raises(TableError, match=f"line 3, column 1 \\('x'\\): '{text}' is not a num"):
+        read_table(path)
+    assert ClassLabels.from_target(np.array([text, "10", "2"])).classes == sorted(
+        [text, "10", "2"])
+
+
+@pytest.mark.parametrize("names, labels", [
+    pytest.param(["x", "$y^$"], ["$a^$", "b_{"], id="unbalanced-math"),
+    pytest.param(["cost ($) per $", "y"], ["$\\frac{$", "ok"], id="dollars"),
+    pytest.param(["x\ty", "z"], ["a\rb", "c\x01"], id="control-characters"),
+])
+def test_names_and_labels_are_drawn_as_text(tmp_path, capsys, names, labels):
+    # Before: a '$' in a column name or label was matplotlib's math: the run failed
+    # after training, with the plots unwritten and a parser's traceback as the error.
+    import csv
+
+    rng = np.random.default_rng(0)
+    X = np.round(rng.normal(size=(60, 2)), 3)
+    path = tmp_path / "d.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*names, "t"])
+        writer.writerows([a, b, labels[int(a > 0)]] for a, b in X)
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)
+    assert code == 0, err
+    assert (tmp_path / "m" / "decision_boundary.png").stat().st_size > 1000

@@ -151,8 +151,8 @@ def write_outputs(model, folder: Path, X_val, y_val, also=(), data=None) -> None
         if task == "classification" and X_val.shape[1] == 2:
             figure = plotting.plot_decision_boundary(
                 model, X_val, y_val, title="decision boundary (held-out data)",
-                class_names=None if data is None else data.classes,
-                feature_names=None if data is None else data.feature_names)
+                class_names=None if data is None else _shown(data.classes),
+                feature_names=None if data is None else _shown(data.feature_names))
             written.append(_save_figure(figure, folder / "decision_boundary.png"))
         elif task == "regression" and X_val.shape[1] == 1:
             figure = plotting.plot_regression(model, X_val, y_val)
@@ -198,6 +198,15 @@ def _sha256(path: Path) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
+
+
+def _shown(names):
+    """Names as a plot shows them literally: a ``$`` would start matplotlib's math
+    (``cost ($) per $`` fails to draw), a control character has no glyph."""
+    if names is None:
+        return None
+    table = {**{code: " " for code in range(32) if code != 10}, ord("$"): "\\$"}
+    return [str(name).translate(table) for name in names]
 
 
 def _save_figure(figure, path: Path) -> Path:

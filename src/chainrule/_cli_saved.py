@@ -10,6 +10,8 @@ target and the feature order are always the model's own.
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -65,21 +67,29 @@ def predict(args) -> int:
     target = columns.target
     if columns.task == "classification" and args.proba:
         header = [str(label) for label in columns.classes]
-        lines = [",".join(f"{p:.6g}" for p in row) for row in outputs]
+        rows = [[f"{p:.6g}" for p in row] for row in outputs]
     elif columns.task == "classification":
         header = [target or "prediction"]
-        lines = [str(label) for label in
-                 _labels(columns.classes, model.output_layer_activation.predictions(outputs))]
+        rows = [[str(label)] for label in
+                _labels(columns.classes, model.output_layer_activation.predictions(outputs))]
     else:
         header = [target or "prediction"] if outputs.shape[1] == 1 else None
-        lines = [",".join(f"{v:.8g}" for v in row) for row in outputs]
+        rows = [[f"{v:.8g}" for v in row] for row in outputs]
     if args.output is None:
-        print("\n".join([",".join(header)] * bool(args.proba) + lines))
+        print(_csv_text([header] * bool(args.proba) + rows), end="")
         return 0
-    text = "\n".join(([",".join(header)] if header else []) + lines) + "\n"
+    text = _csv_text(([header] if header else []) + rows)
     atomic_write(args.output, lambda f: f.write(text.encode("utf-8")))
-    print(f"wrote {len(lines)} predictions to {args.output}")
+    print(f"wrote {len(rows)} predictions to {args.output}")
     return 0
+
+
+def _csv_text(rows: list) -> str:
+    """Rows as CSV, quoted where a field needs it: a label may hold a comma, a quote or a
+    line break (the training file quoted it), and each prediction stays one row."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def explain_command(args) -> int:
