@@ -7,9 +7,11 @@ saved and resumed exactly, and deflated history members that lie about their siz
 
 
 import binascii
+import copy
 import functools
 import importlib.util
 import io
+import pickle
 import tracemalloc
 import zipfile
 import zlib
@@ -882,3 +884,78 @@ def test_the_books_update_params_after_a_float16_overflow_goes_on_without_a_warn
         optimizer.update_params(layer)  # the book's call: no check, as in float32
         assert layer.weights[0, 0] == expected
     assert optimizer.state[layer]["weights"]["master"][0, 0] == 70000
+
+
+def _identity_forward(self, inputs, training=True):
+    self.inputs = self.output = inputs
+    return inputs
+
+
+CLASS_PATCHES = [
+    pytest.param(cr.Sigmoid, "forward", _identity_forward, "layer 2", "Sigmoid", id="layer"),
+    pytest.param(cr.Layer, "predictions", lambda self, outputs: outputs * 0, "layer 0", "Layer",
+                 id="base-class"),
+    pytest.param(cr.Dense, "params", ("weights",), "layer 0", "Dense", id="class-constant"),
+    pytest.param(nnfs.Layer_Dropout, "keep_probability", lambda self: 1.0, "layer 1",
+                 "Layer_Dropout", id="book-name"),
+    pytest.param(cr.CategoricalCrossentropy, "sample_losses", lambda self, p, y: p[:, 0] * 0,
+                 "loss", "CategoricalCrossentropy", id="loss"),
+    pytest.param(cr.Adam, "_update", lambda self, *args: None, "optimizer", "Adam",
+                 id="optimizer"),
+]
+
+
+@pytest.mark.parametrize(("cls", "name", "value", "what", "culprit"), CLASS_PATCHES)
+def test_a_builtin_class_changed_after_import_is_refused(tmp_path, monkeypatch, cls, name, value,
+                                                         what, culprit):
+    """``cr.Sigmoid.forward = swish`` ran as Swish and was saved as "Sigmoid", which a fresh
+    process loads as chainrule's own. The registered classes and their bases are compared
+    with their namespaces at import; the book's classes, imported later, may hold only
+    functions their body defined."""
+    model = cr.Model([nnfs.Layer_Dense(2, 3, rng=0), nnfs.Layer_Dropout(0.1, rng=1),
+                      cr.Sigmoid()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.save(tmp_path / "before")
+    monkeypatch.setattr(cls, name, value)
+    for save in (model.save, model.save_checkpoint):
+        with pytest.raises(TypeError, match=rf"{what} .*class {culprit} has been changed.*"
+                                            rf"'{name}'"):
+            save(tmp_path / "m")
+    assert [p.name for p in tmp_path.iterdir()] == ["before"]
+    if what.startswith("layer") and importlib.util.find_spec("onnx") is not None:
+        from chainrule import onnx as chainrule_onnx
+
+        with pytest.raises(TypeError, match=rf"class {culprit} has been changed"):
+            chainrule_onnx.export(model, tmp_path / "m.onnx")
+    monkeypatch.undo()  # put back as it was: saving again
+    model.save(tmp_path / "m")
+
+
+def _fresh_constructor_only_class():
+    """A new class each time: no earlier test has copied one of its objects."""
+
+    class HeDense(cr.Dense):
+        def __init__(self, n_inputs, n_neurons, **options):
+            super().__init__(n_inputs, n_neurons, init="he", **options)
+
+    return HeDense
+
+
+@pytest.mark.parametrize("copy_by", ["deepcopy", "copy", "pickle"])
+def test_a_constructor_only_subclass_keeps_saving_after_its_object_was_copied(tmp_path,
+                                                                              copy_by):
+    """copyreg caches ``__slotnames__`` in a class the first time one of its objects is
+    copied or pickled (scikit-learn's clone, a deepcopy of the model): the check took that
+    for a definition of the user's class, and every later save was refused."""
+    model = cr.Model([_fresh_constructor_only_class()(2, 3, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.finalize()
+    X, _ = spiral_data(5, 3, rng=0)
+    if copy_by == "deepcopy":
+        copy.deepcopy(model)
+    elif copy_by == "copy":
+        copy.copy(model.layers[0])
+    else:
+        model.layers[0].__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # what pickle.dumps calls
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(cr.Model.load(tmp_path / "m").predict(X), model.predict(X))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from types import GetSetDescriptorType
+from types import FunctionType, GetSetDescriptorType
 
 import numpy as np
 
@@ -39,7 +39,9 @@ METRICS = {cls.__name__: cls for cls in (metrics.CategoricalAccuracy, metrics.Re
 CONSTRUCTION = frozenset({
     "__init__", "__repr__", "__str__", "__doc__", "__module__", "__qualname__", "__dict__",
     "__weakref__", "__annotations__", "__firstlineno__", "__static_attributes__",
-    "__slots__", "__orig_bases__", "__parameters__"})
+    "__slots__", "__orig_bases__", "__parameters__",
+    # copyreg caches it in the class the first time an object is copied or pickled
+    "__slotnames__"})
 
 
 # What a class says about its arrays. An object holding its own (``layer.params =
@@ -52,6 +54,35 @@ DECLARATIONS = ("params", "state_arrays", "slots")
 _NAMESPACE = type.__dict__["__dict__"].__get__
 _MRO = type.__dict__["__mro__"].__get__
 _QUALNAME = type.__dict__["__qualname__"].__get__
+
+
+def _patched(cls: type) -> list[str]:
+    """The names of chainrule's class ``cls`` changed since chainrule defined them.
+
+    The registered classes and their bases are compared with their namespaces as
+    recorded when this module is imported (at ``import chainrule``, before any user code
+    can assign ``cr.Sigmoid.forward = ...``): any name assigned, added or deleted.
+    chainrule's other classes (the book's names, imported later) hold only functions
+    their own body defined."""
+    now, missing = _NAMESPACE(cls), object()
+    defined = _DEFINED.get(cls)
+    if defined is not None:
+        return sorted(name for name in defined.keys() | now.keys()
+                      if now.get(name, missing) is not defined.get(name, missing)
+                      and name != "__slotnames__")
+    return sorted(name for name, value in now.items() if not _defined_here(cls, name, value))
+
+
+def _defined_here(cls: type, name: str, value) -> bool:
+    """Whether ``value``, found as ``cls.name``, is what ``cls``'s body defined there (or
+    no function at all)."""
+    value = getattr(value, "__func__", value)  # staticmethod, classmethod
+    functions = ([value.fget, value.fset, value.fdel] if isinstance(value, property)
+                 else [value])
+    return all(not isinstance(function, FunctionType)
+               or (function.__module__ == _NAMESPACE(cls).get("__module__")
+                   and function.__qualname__ == f"{_QUALNAME(cls)}.{name}")
+               for function in functions)
 
 
 def registered_base(obj, registry: dict):
@@ -99,6 +130,10 @@ def check_same_math(obj, base: type, what: str, action: str) -> None:
     mro = _MRO(type(obj))
     for cls in mro:
         if cls in _MRO(base) or _trusted(cls):
+            patched = _patched(cls)
+            if patched:  # a file, or a graph, would hold chainrule's class as it defines it
+                _refuse(obj, what, action, base, f"chainrule's class {_QUALNAME(cls)} has been "
+                        f"changed since it was imported ({', '.join(map(repr, patched))})")
             continue
         changed = _changes(cls)
         if changed:
@@ -325,3 +360,8 @@ def _restore_random(state, model, arrays: dict) -> None:
             raise ModelFileError(f"random state for layer {index[:20]!r}, which has no rng")
         model.layers[int(index)].rng = values.generator_from_state(layer_state,
                                                                    f"layer {index} rng")
+
+
+_DEFINED = {cls: dict(_NAMESPACE(cls))
+            for registry in (LAYERS, LOSSES, OPTIMIZERS, METRICS)
+            for registered in registry.values() for cls in _MRO(registered)}
