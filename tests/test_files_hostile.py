@@ -6,6 +6,7 @@ saved and resumed exactly, and deflated history members that lie about their siz
 """
 
 
+import abc
 import binascii
 import copy
 import functools
@@ -13,6 +14,7 @@ import importlib.util
 import io
 import pickle
 import tracemalloc
+import typing
 import zipfile
 import zlib
 
@@ -959,3 +961,26 @@ def test_a_constructor_only_subclass_keeps_saving_after_its_object_was_copied(tm
         model.layers[0].__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # what pickle.dumps calls
     model.save(tmp_path / "m")
     np.testing.assert_array_equal(cr.Model.load(tmp_path / "m").predict(X), model.predict(X))
+
+
+_T = typing.TypeVar("_T")
+
+
+class _AbstractBased(cr.Sigmoid, abc.ABC):
+    """ABCMeta writes __abstractmethods__ and _abc_impl into the class: bookkeeping."""
+
+
+class _GenericBased(cr.Sigmoid, typing.Generic[_T]):
+    def __init__(self):
+        super().__init__()
+
+
+@pytest.mark.parametrize("cls", [_AbstractBased, _GenericBased], ids=["abc.ABC", "Generic"])
+def test_a_constructor_only_subclass_with_abc_or_typing_among_its_bases_keeps_saving(tmp_path,
+                                                                                     cls):
+    model = cr.Model([cr.Dense(2, 3, rng=0), cls()])
+    model.save(tmp_path / "m")
+    X, _ = spiral_data(5, 3, rng=0)
+    loaded = cr.Model.load(tmp_path / "m")
+    assert type(loaded.layers[1]) is cr.Sigmoid
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

@@ -40,8 +40,9 @@ CONSTRUCTION = frozenset({
     "__init__", "__repr__", "__str__", "__doc__", "__module__", "__qualname__", "__dict__",
     "__weakref__", "__annotations__", "__firstlineno__", "__static_attributes__",
     "__slots__", "__orig_bases__", "__parameters__",
-    # copyreg caches it in the class the first time an object is copied or pickled
-    "__slotnames__"})
+    # copyreg caches it in the class the first time an object is copied or pickled; ABCMeta
+    # gives every class it makes (one with abc.ABC among its bases) the other two
+    "__slotnames__", "__abstractmethods__", "_abc_impl"})
 
 
 # What a class says about its arrays. An object holding its own (``layer.params =
