@@ -520,6 +520,20 @@ def test_a_damaged_split_is_refused_with_a_message(trained, tmp_path, capsys):
     pytest.param("range", {"min": ["a"], "max": [1]}, "not two lists of numbers",
                  id="range-text"),
     pytest.param("classes", [1, 1.0], "name one class twice", id="classes-twice"),
+    # hostile pass: before, a TypeError ("unhashable type: 'dict'") or an IndexError
+    pytest.param("features", [{"a": 1}, "height", "tilt"], "not a list of 3 distinct",
+                 id="features-not-text"),
+    pytest.param("target", ["target"], "gives 'target' as ['target']; that is not a column",
+                 id="target-list"),
+    pytest.param("classes", [["high"], ["low"], ["mid"]], "not a list of class labels",
+                 id="classes-lists"),
+    pytest.param("classes", ["high"], "names 1 classes ['high']; the model has 3 outputs",
+                 id="classes-fewer-than-outputs"),
+    pytest.param("n_features", "three", "not a number of features", id="n-features-text"),
+    pytest.param("target_column", "z", "not a column number", id="target-column-text"),
+    pytest.param("range", {"min": [0], "max": [1]}, "not two lists of 3 numbers",
+                 id="range-too-short"),
+    pytest.param("split", "x", "gives 'split' as x; that is not an object", id="split-text"),
 ])
 def test_a_model_with_hostile_metadata_is_refused_in_words(trained, tmp_path, capsys, key,
                                                            value, message):
@@ -778,3 +792,14 @@ def test_names_and_labels_are_drawn_as_text(tmp_path, capsys, names, labels):
     code, _, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)
     assert code == 0, err
     assert (tmp_path / "m" / "decision_boundary.png").stat().st_size > 1000
+
+
+def test_a_changed_file_is_refused_without_a_range_warning_first(tmp_path, capsys):
+    # Before: a warning about the changed file's rows, then the refusal to use them.
+    X, targets = table()
+    path = write_csv(tmp_path / "t.csv", [*NAMES, "target"], [*X.T, targets["regression"]])
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    X[0, 1] = 1e6
+    write_csv(path, [*NAMES, "target"], [*X.T, targets["regression"]])
+    code, _, err = run(capsys, "evaluate", tmp_path / "m" / "model.chainrule")
+    assert code == 1 and "has changed since training" in err and "warning" not in err, err
