@@ -17,6 +17,7 @@ import pytest
 from chainrule import Model, datasets
 from chainrule.cli import _data as _cli_data
 from chainrule.cli import _main as cli
+from chainrule.cli import _report as _cli_report
 from chainrule.cli._tables import ClassLabels, TableError, guess_task, header_names, read_table
 
 pytest.importorskip("matplotlib")
@@ -522,6 +523,20 @@ def test_a_damaged_split_is_refused_with_a_message(trained, tmp_path, capsys):
     pytest.param("range", {"min": ["a"], "max": [1]}, "not two lists of numbers",
                  id="range-text"),
     pytest.param("classes", [1, 1.0], "name one class twice", id="classes-twice"),
+    # hostile pass: before, a TypeError ("unhashable type: 'dict'") or an IndexError
+    pytest.param("features", [{"a": 1}, "height", "tilt"], "not a list of 3 distinct",
+                 id="features-not-text"),
+    pytest.param("target", ["target"], "gives 'target' as ['target']; that is not a column",
+                 id="target-list"),
+    pytest.param("classes", [["high"], ["low"], ["mid"]], "not a list of class labels",
+                 id="classes-lists"),
+    pytest.param("classes", ["high"], "names 1 classes ['high']; the model has 3 outputs",
+                 id="classes-fewer-than-outputs"),
+    pytest.param("n_features", "three", "not a number of features", id="n-features-text"),
+    pytest.param("target_column", "z", "not a column number", id="target-column-text"),
+    pytest.param("range", {"min": [0], "max": [1]}, "not two lists of 3 numbers",
+                 id="range-too-short"),
+    pytest.param("split", "x", "gives 'split' as x; that is not an object", id="split-text"),
 ])
 def test_a_model_with_hostile_metadata_is_refused_in_words(trained, tmp_path, capsys, key,
                                                            value, message):
@@ -540,7 +555,10 @@ def test_a_model_with_hostile_metadata_is_refused_in_words(trained, tmp_path, ca
     pytest.param(-1e308, 1e308, 1e308, False, id="widest-floats"),
     pytest.param(0.0, 0.0, 0.4, False, id="constant-within-half"),
     pytest.param(0.0, 0.0, 0.6, True, id="constant-beyond-half"),
-    pytest.param(1e8, 1e8, 1.4e8, False, id="constant-large"),
+    pytest.param(1e8, 1e8, 1e8 + 0.4, False, id="constant-large-within-half"),
+    # σ = 1 for a constant column: 4e7 would reach the network as 4e7 (was not warned of)
+    pytest.param(1e8, 1e8, 1.4e8, True, id="constant-large"),
+    pytest.param(-7.0, -7.0, -7.6, True, id="constant-negative-beyond-half"),
     pytest.param(1e8 - 9, 1e8 + 9, 1e8 + 100, True, id="timestamp-like"),
 ])
 def test_the_range_check_at_its_edges(capsys, low, high, value, warned):
@@ -549,3 +567,242 @@ def test_the_range_check_at_its_edges(capsys, low, high, value, warned):
     _cli_data.warn_outside(np.array([[value]]), columns, "x.csv")
     err = capsys.readouterr().err
     assert ("in t (" in err) == warned, err
+
+
+# -- hostile pass: output folders shared with the user and with other runs ----------------------
+
+
+@pytest.mark.parametrize("command", [
+    pytest.param(["demo", "--epochs", "20", "--no-progress"], id="demo"),
+    pytest.param(["train", "--dataset", "spiral", *QUICK], id="train-spiral"),
+])
+def test_a_users_own_files_in_the_output_folder_are_left_alone(tmp_path, capsys, command):
+    # ``--output .`` in a project folder: files of the names a run may write, but the
+    # user's own (and an earlier run's file the user has since edited), survive a run
+    # that does not write them; a file named like the old fixed temporary too.
+    own = {"split.json": b'{"mine": 1}\n', "history.csv": b"epoch,mine\n1,2\n",
+           "regression.png": b"not a chainrule plot", ".history-0.01.csv": b"mine\n"}
+    for name, content in own.items():
+        (tmp_path / name).write_bytes(content)
+    code, _, err = run(capsys, *command, "--output", tmp_path)
+    assert code == 0, err
+    for name, content in own.items():
+        if name not in ("split.json", "history.csv") or command[0] == "demo":
+            assert (tmp_path / name).read_bytes() == content, name
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith((".tmp", ".chainrule"))
+                and p.name != "model.chainrule"]
+
+
+def test_an_earlier_runs_files_go_only_while_they_are_what_it_wrote(tmp_path, capsys):
+    assert run(capsys, "train", "--dataset", "sine", "--output", tmp_path, *QUICK)[0] == 0
+    edited = tmp_path / "history.csv"
+    edited.write_text(edited.read_text() + "# my notes on this run\n")
+    (tmp_path / "my.txt").write_text("mine")
+    assert run(capsys, "demo", "--epochs", "20", "--no-progress", "--output", tmp_path)[0] == 0
+    assert not (tmp_path / "split.json").exists()  # the sine run's: gone
+    assert not (tmp_path / "regression.png").exists()
+    assert edited.read_text().endswith("# my notes on this run\n")  # edited since: kept
+    assert (tmp_path / "my.txt").read_text() == "mine"
+    # A manifest tampered with to name a user's file (or one outside the folder) removes
+    # nothing but the run's own names, with their own bytes.
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("x")
+    digest = __import__("hashlib").sha256(b"x").hexdigest()
+    manifest = tmp_path / ".chainrule-run.json"
+    manifest.write_text(json.dumps({"files": {"../" + outside.name: digest, "my.txt": digest}}))
+    assert run(capsys, "demo", "--epochs", "20", "--no-progress", "--output", tmp_path)[0] == 0
+    assert outside.read_text() == "x" and (tmp_path / "my.txt").read_text() == "mine"
+
+
+def test_two_runs_into_one_folder_at_once_keep_their_own_history(tmp_path, capsys, monkeypatch):
+    # The second run starts (and finishes) while the first is training: with one fixed
+    # temporary name the second truncated and moved the first's history away.
+    X, targets = table()
+    path = write_csv(tmp_path / "t.csv", [*NAMES, "target"], [*X.T, targets["regression"]])
+    out = tmp_path / "shared"
+    nested = []
+    original = _cli_report.EpochLines.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not nested:
+            nested.append("started")  # the nested run's own epochs go on as usual
+            nested[0] = cli.main(["train", "--dataset", "sine", "--output", str(out),
+                                  "--epochs", "12", "--l2", "0.01", "--patience", "0",
+                                  "--no-progress"])
+        return original(self, epoch, logs)
+
+    monkeypatch.setattr(_cli_report.EpochLines, "on_epoch_end", on_epoch_end)
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", out, "--epochs", "30",
+                       "--l2", "0.01", "--patience", "0", "--no-progress")
+    assert code == 0 and nested == [0], err
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch") and len(lines) == 31
+    loss = Model.load(out / "model.chainrule").history["loss"]
+    assert [float(line.split(",")[lines[0].split(",").index("loss")]) for line in lines[1:]] \
+        == pytest.approx(loss, rel=1e-6)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
+        ".chainrule-run.json"]
+
+
+# -- hostile pass: values the model cannot carry; columns a file cannot record ------------------
+
+
+def test_inputs_the_models_dtype_cannot_carry_are_refused_naming_the_column(tmp_path, capsys):
+    # A column constant in training is scaled by σ = 1: 1e39 stays 1e39, beyond float32.
+    rng = np.random.default_rng(0)
+    labels = np.tile(["a", "b"], 30)
+    path = write_csv(tmp_path / "k.csv", ["x", "k", "t"], [rng.normal(size=60), [5] * 60,
+                                                           labels])
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    model = tmp_path / "m" / "model.chainrule"
+    inputs = write_csv(tmp_path / "p.csv", ["x", "k"], [[0.1, 0.2], [5, 1e39]])
+    for argv in (["predict", model, inputs], ["evaluate", model, "--dataset",
+                 write_csv(tmp_path / "e.csv", ["x", "k", "t"], [[0.1, 0.2], [5, -1e39],
+                                                                  ["a", "b"]])]):
+        code, out, err = run(capsys, *argv)
+        assert code == 1 and "column 'k' holds" in err and "float32" in err, err
+    # Without scaling, the raw value is what must fit, named too, before any training.
+    huge = write_csv(tmp_path / "h.csv", ["a", "b", "t"], [rng.normal(size=60) * 1e300,
+                                                           rng.normal(size=60), labels])
+    code, out, err = run(capsys, "train", "--dataset", huge, "--output", tmp_path / "h",
+                         "--no-scaling", *QUICK)
+    assert code == 1 and "column 'a' holds" in err and "epoch" not in out, err
+
+
+@pytest.mark.parametrize("scale", [1e39, 1e300])
+def test_a_regression_target_beyond_float32_is_refused_before_training(tmp_path, capsys,
+                                                                        scale):
+    # Its predictions would all be inf (R² -inf, printed as figures).
+    x = np.linspace(-1, 1, 40)
+    path = write_csv(tmp_path / "r.csv", ["x", "price"], [x, [repr(float(v)) for v in
+                                                              x * scale]])
+    code, out, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m",
+                         *QUICK)
+    assert code == 1 and "'price' holds values as large as" in err, err
+    assert "epoch" not in out and not (tmp_path / "m" / "model.chainrule").exists()
+
+
+@pytest.mark.parametrize("header", [
+    pytest.param(["x" * 2000, "y"], id="a-name-too-long"),
+    pytest.param([f"a[{i}]" for i in range(10_001)], id="brackets-in-10001-names"),
+])
+def test_columns_a_model_file_cannot_record_are_refused_before_training(tmp_path, capsys,
+                                                                        header):
+    # Before: trained, then failed to save (or saved a file that chainrule cannot read),
+    # leaving this run's split.json beside the last run's model.
+    rng = np.random.default_rng(0)
+    columns = [*np.round(rng.normal(size=(len(header), 8)), 2), np.tile(["a", "b"], 4)]
+    path = write_csv(tmp_path / "w.csv", [*header, "t"], columns)
+    out = tmp_path / "m"
+    assert run(capsys, "train", "--dataset", "spiral", "--output", out, *QUICK)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, stdout, err = run(capsys, "train", "--dataset", path, "--output", out, "--layers",
+                            "2", *QUICK)
+    assert code == 1 and "a model file cannot record its columns" in err, err
+    assert "epoch" not in stdout and str(out) not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_perfect_score_prints_a_loss_of_zero_not_minus_zero():
+    class Certain:
+        output_layer_activation = cli.activations.Softmax()
+
+        def predict(self, X):
+            return np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+
+    text = _cli_report.report_held_out(Certain(), np.zeros((2, 1)), np.array([0, 1]),
+                                       "classification")
+    assert text.endswith("loss 0")
+
+
+# -- hostile pass: what a CSV file may hold ------------------------------------------------------
+
+
+@pytest.mark.parametrize("labels", [
+    pytest.param(["lab, one", "lab, two"], id="commas"),
+    pytest.param(['"yes" said she', '"no" said he'], id="quotes"),
+    pytest.param(["first\nline", "second\r\nline"], id="line-breaks"),
+])
+@pytest.mark.parametrize("to_file", [False, True])
+def test_predictions_are_csv_that_reads_back_one_row_each(tmp_path, capsys, labels, to_file):
+    # Before: labels written bare, so two predictions read back as four broken rows.
+    import csv
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    target = np.where(X[:, 0] > 0, labels[0], labels[1])
+    lines = ["x,y,t"] + ['{:.4f},{:.4f},"{}"'.format(a, b, t.replace('"', '""'))
+                         for (a, b), t in zip(X, target, strict=True)]
+    path = tmp_path / "q.csv"
+    path.write_text("\n".join(lines) + "\n", newline="")
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    inputs = write_csv(tmp_path / "p.csv", ["x", "y"], [[2.0, -2.0, 0.5], [0.0, 0.0, 0.1]])
+    model = tmp_path / "m" / "model.chainrule"
+    for proba in ([], ["--proba"]):
+        extra = ["--output", tmp_path / "out.csv"] if to_file else []
+        code, out, err = run(capsys, "predict", model, inputs, *proba, *extra)
+        assert code == 0, err
+        text = (tmp_path / "out.csv").read_bytes().decode() if to_file else out
+        rows = list(csv.reader(text.splitlines(keepends=True)))
+        if proba:
+            assert sorted(rows[0]) == sorted(labels) and len(rows) == 4
+            assert all(len(row) == 2 for row in rows)
+        else:
+            assert rows[-3:] == [[labels[0]], [labels[1]], [labels[0]]]
+
+
+@pytest.mark.parametrize("odd", ["nan", "NaN", "inf", "-Infinity"])
+def test_a_nan_label_among_number_labels_is_refused_as_missing(tmp_path, capsys, odd):
+    # Before: 'nan' became a class of its own, trained without a word.
+    labels = [1, 2] * 20
+    labels[7] = odd
+    path = write_csv(tmp_path / "n.csv", ["x", "t"], [np.arange(40) / 40, labels])
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m",
+                         *QUICK)
+    assert code == 1 and f"label {odd!r} (row 8)" in err and "missing" in err, err
+    # Among text labels it may be a name (Nan), and stays a class.
+    assert ClassLabels.from_target(np.array(["Bob", "Nan", "Bob"])).classes == ["Bob", "Nan"]
+
+
+@pytest.mark.parametrize("text", ["1_0", "1_000.5", "_1"])
+def test_a_python_digit_separator_is_not_a_number_in_a_table(tmp_path, text):
+    # float('1_0') is 10 to Python; in a CSV file it is not a number at all.
+    path = tmp_path / "u.csv"
+    path.write_text(f"x,t\n1,a\n{text},b\n")
+    with pytest.raises(TableError, match=f"line 3, column 1 \\('x'\\): '{text}' is not a num"):
+        read_table(path)
+    assert ClassLabels.from_target(np.array([text, "10", "2"])).classes == sorted(
+        [text, "10", "2"])
+
+
+@pytest.mark.parametrize("names, labels", [
+    pytest.param(["x", "$y^$"], ["$a^$", "b_{"], id="unbalanced-math"),
+    pytest.param(["cost ($) per $", "y"], ["$\\frac{$", "ok"], id="dollars"),
+    pytest.param(["x\ty", "z"], ["a\rb", "c\x01"], id="control-characters"),
+])
+def test_names_and_labels_are_drawn_as_text(tmp_path, capsys, names, labels):
+    # Before: a '$' in a column name or label was matplotlib's math: the run failed
+    # after training, with the plots unwritten and a parser's traceback as the error.
+    import csv
+
+    rng = np.random.default_rng(0)
+    X = np.round(rng.normal(size=(60, 2)), 3)
+    path = tmp_path / "d.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*names, "t"])
+        writer.writerows([a, b, labels[int(a > 0)]] for a, b in X)
+    code, _, err = run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)
+    assert code == 0, err
+    assert (tmp_path / "m" / "decision_boundary.png").stat().st_size > 1000
+
+
+def test_a_changed_file_is_refused_without_a_range_warning_first(tmp_path, capsys):
+    # Before: a warning about the changed file's rows, then the refusal to use them.
+    X, targets = table()
+    path = write_csv(tmp_path / "t.csv", [*NAMES, "target"], [*X.T, targets["regression"]])
+    assert run(capsys, "train", "--dataset", path, "--output", tmp_path / "m", *QUICK)[0] == 0
+    X[0, 1] = 1e6
+    write_csv(path, [*NAMES, "target"], [*X.T, targets["regression"]])
+    code, _, err = run(capsys, "evaluate", tmp_path / "m" / "model.chainrule")
+    assert code == 1 and "has changed since training" in err and "warning" not in err, err

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nnfs
 
 KINDS = {  # one hidden "layer kind" each, between Dense layers
     "relu": lambda: [cr.ReLU()],
@@ -177,19 +178,123 @@ def test_softmax_crossentropy_check_agrees_however_confident(dtype, k, param, in
     assert e.to_dict()["clipped"] == list(e.clipped)
 
 
+@pytest.mark.parametrize("scale", [60.0, 100.0, 200.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("k, param, index", [(2, "weights", (3, 1)), (2, "biases", (0, 2)),
-                                             (0, "weights", (1, 4))])
-def test_sigmoid_binary_crossentropy_check_agrees_however_saturated(dtype, k, param, index):
-    # Deep saturation: in float32, a sample with 16 < |z| < 19 gets from the book's
-    # unfused backward, ŷ(1 − ŷ)·∂L/∂ŷ with 1 − ŷ rounded, a gradient no float64 function
-    # reproduces (see /work/notes/explain.md); beyond it σ is 0 or 1 in both.
-    model, X, y = saturated("sigmoid-bce", dtype, scale=200.0)
+                                             (0, "weights", (1, 4)), (0, "biases", (0, 0))])
+def test_sigmoid_binary_crossentropy_check_agrees_however_saturated(dtype, k, param, index,
+                                                                  scale):
+    # Scale 60 has samples with 16 < |z| < 19, where float32 rounds 1 − ŷ to an ulp or two:
+    # the unfused backward ŷ(1 − ŷ)·∂L/∂ŷ at the clip multiplied 1/(1 − ŷ) ≈ 1e7 by that
+    # rounded difference (relative error 1.9 here). The Model now fuses sigmoid + binary
+    # cross-entropy as it fuses softmax + cross-entropy: (σ − y)/n, no clip, no rounding.
+    model, X, y = saturated("sigmoid-bce", dtype, scale=scale)
     e = cr.explain(model, X, y, layer=k, param=param, index=index)
-    assert len(e.clipped) >= 3 and not e.fused
-    # backward takes −(y/ŷ − (1 − y)/(1 − ŷ)) at the clipped ŷ; the check the same slope.
-    assert e.relative_error < 1e-5
-    assert "continued beyond the clip" in str(e)
+    assert len(e.clipped) >= 3 and e.fused
+    assert e.relative_error < (1e-5 if dtype == np.float32 else 1e-6)
+    # ... and both are the true derivative of the unclipped loss, however saturated.
+    assert e.value == pytest.approx(true_gradient(model, X, y, k, param, index), rel=1e-4)
+    text = str(e)
+    assert f"clipped: {len(e.clipped)} of 30 samples" in text and "log σ" in text
+    assert "(σ − y)" in e.steps[0].rule
+
+
+def backward_gradients(model, X, y):
+    """The Model's own training step's gradients: forward, backward, every d<param>."""
+    model.finalize()
+    output = model.forward(X.astype(model.dtype), training=True)
+    model.backward(output, y.astype(model.dtype))
+    return [getattr(layer, "d" + name).copy() for layer in model.layers for name in layer.params]
+
+
+def unfused_gradients(model, X, y):
+    """The book's chain by hand: Loss_BinaryCrossentropy.backward, then every layer's."""
+    output = X.astype(model.dtype)
+    for layer in model.layers:
+        output = layer.forward(output, training=True)
+    dvalues = chainrule.nnfs.Loss_BinaryCrossentropy().backward(output, y)
+    for layer in reversed(model.layers):
+        dvalues = layer.backward(dvalues)
+    return [getattr(layer, "d" + name).copy() for layer in model.layers for name in layer.params]
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)],
+                         ids=["float32", "float64"])
+@pytest.mark.parametrize("scale", [0.1, 1.0, 3.0])
+def test_the_fused_sigmoid_step_is_the_unfused_one_where_nothing_saturates(dtype, rtol, scale):
+    model, X, y = saturated("sigmoid-bce", dtype, scale=scale)
+    y = np.where(np.arange(y.size).reshape(y.shape) % 5 == 0, 0.3, y)  # soft targets too
+    fused = backward_gradients(model, X, y)
+    assert type(model.fused_loss).__name__ == "SigmoidBinaryCrossentropy"
+    assert model.softmax_classifier_output is None  # the book's name is for softmax only
+    for a, b in zip(fused, unfused_gradients(model, X, y), strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_a_confidently_wrong_sigmoid_sample_keeps_its_gradient(dtype):
+    """Beyond the clip the unfused chain gives −ŷ·1e7/n → 0 for a confidently wrong sample;
+    (σ − y)/n gives it −1/n, as Keras and PyTorch's BCEWithLogitsLoss do."""
+    model, X, y = saturated("sigmoid-bce", dtype, scale=200.0)
+    gradients = backward_gradients(model, X, y)
+    for (k, param), gradient in zip([(0, "weights"), (0, "biases"), (2, "weights"),
+                                     (2, "biases")], gradients, strict=True):
+        for index in np.ndindex(gradient.shape):
+            assert gradient[index] == pytest.approx(
+                true_gradient(model, X, y, k, param, index), rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1.0, 60.0, 200.0])
+def test_the_sigmoid_step_is_pytorchs_bce_with_logits(scale):
+    """The outside reference: PyTorch's BCEWithLogitsLoss (Keras fuses a sigmoid output
+    the same way), float64, on the same network; L2 added by hand."""
+    torch = pytest.importorskip("torch")
+    model, X, y = saturated("sigmoid-bce", np.float64, scale=scale)
+    ours = backward_gradients(model, X, y)
+    params = [torch.tensor(p, requires_grad=True) for p in
+              (model.layers[0].weights, model.layers[0].biases, model.layers[2].weights,
+               model.layers[2].biases)]
+    w1, b1, w2, b2 = params
+    z = torch.tanh(torch.tensor(X) @ w1 + b1) @ w2 + b2
+    loss = torch.nn.BCEWithLogitsLoss()(z, torch.tensor(y)) + 1e-3 * (w2 * w2).sum()
+    loss.backward()
+    for a, p in zip(ours, params, strict=True):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+class HotSigmoid(cr.Sigmoid):
+    """σ(2x), forward and backward its own: (σ − y) is not its gradient."""
+
+    def forward(self, inputs, training=True):
+        return super().forward(2 * inputs, training)
+
+    def backward(self, dvalues):
+        return super().backward(dvalues) * 2
+
+
+class HotSoftmax(cr.Softmax):
+    """Softmax at temperature 1/2, forward and backward its own."""
+
+    def forward(self, inputs, training=True):
+        return super().forward(2 * inputs, training)
+
+    def backward(self, dvalues):
+        return super().backward(dvalues) * 2
+
+
+@pytest.mark.parametrize("last, loss", [(HotSigmoid, cr.BinaryCrossentropy),
+                                        (HotSoftmax, cr.CategoricalCrossentropy)])
+def test_a_subclass_with_its_own_math_is_not_fused(last, loss):
+    model, X, y = saturated("sigmoid-bce", np.float64, scale=0.5)
+    if loss is cr.CategoricalCrossentropy:
+        y = np.eye(3)[np.argmax(y, axis=1)]
+    model.layers[-1] = last()
+    model.set(loss=loss())
+    gradients = backward_gradients(model, X, y)
+    assert model.fused_loss is None
+    e = cr.explain(model, X, y, layer=2, index=(3, 1))
+    assert not e.fused and e.relative_error < 1e-6
+    assert e.value == pytest.approx(gradients[2][3, 1], rel=1e-12)
 
 
 def test_the_check_of_an_unsaturated_model_is_the_plain_loss():
@@ -221,3 +326,53 @@ def test_the_model_is_not_copied_deeply():
     cr.explain(model, X, y, layer=2, index=(0, 0))
     assert model.layers[2].weights is weights
     copy.deepcopy(model)  # still an ordinary object
+
+
+# -- near zero: an absolute floor, as gradient checkers use ------------------------------------
+
+
+def fitted(dtype, head="linear-mse"):
+    """A model whose targets are its own predictions: every gradient is 0 (up to rounding)."""
+    rng = np.random.default_rng(0)
+    model = cr.Model([cr.Dense(2, 4, rng=1, dtype=dtype), cr.Tanh(),
+                      cr.Dense(4, 2, rng=2, dtype=dtype), cr.Linear()])
+    model.set(loss=cr.MeanSquaredError(), optimizer=cr.SGD())
+    X = rng.normal(size=(20, 2))
+    return model, X, model.predict(X)
+
+
+@pytest.mark.parametrize("dtype, floor", [(np.float32, np.finfo(np.float32).eps),
+                                          (np.float64, 1e-8)], ids=["float32", "float64"])
+@pytest.mark.parametrize("k, param, index", [(0, "weights", (1, 2)), (2, "biases", (0, 1)),
+                                             (2, "weights", (3, 0))])
+def test_a_gradient_of_zero_is_not_reported_as_a_relative_error_of_one(dtype, floor, k, param,
+                                                                      index):
+    # value 0 (float32: ŷ − y is exactly 0) against a numerical −5e-13 (the float64 twin's
+    # ŷ differs from the float32 targets by rounding) read "relative error 1".
+    model, X, y = fitted(dtype)
+    e = cr.explain(model, X, y, layer=k, param=param, index=index)
+    assert max(abs(e.value), abs(e.numerical)) < e.resolution
+    assert e.resolution >= floor
+    assert e.relative_error == pytest.approx(abs(e.value - e.numerical) / e.resolution)
+    assert e.relative_error < 1e-4
+    text = str(e)
+    assert "below the check's resolution" in text and f"{e.resolution:.2g}" in text
+    assert e.to_dict()["resolution"] == e.resolution
+
+
+def test_the_floor_changes_nothing_above_it():
+    model, X, y = saturated("softmax-cce", np.float64, scale=0.5)
+    e = cr.explain(model, X, y, layer=2, index=(3, 1))
+    assert abs(e.value) > 100 * e.resolution
+    assert e.relative_error == abs(e.value - e.numerical) / max(abs(e.value), abs(e.numerical))
+    assert "resolution" not in str(e)
+
+
+def test_the_resolution_grows_with_the_loss():
+    """The central difference rounds L(θ ± ε) at float64's 2.2e-16·|L|: with |L| ≈ 1e4
+    (an L2 penalty on large weights) it resolves no better than ~2e-6."""
+    model, X, y = saturated("sigmoid-bce", np.float64, scale=1000.0)
+    e = cr.explain(model, X, y, layer=2, param="biases", index=(0, 2))
+    penalty = model.loss.regularization_loss(model.layers[2])
+    assert penalty > 1e3
+    assert e.resolution >= np.finfo(np.float64).eps * penalty / 1e-6

@@ -6,10 +6,15 @@ saved and resumed exactly, and deflated history members that lie about their siz
 """
 
 
+import abc
 import binascii
+import copy
 import functools
+import importlib.util
 import io
+import pickle
 import tracemalloc
+import typing
 import zipfile
 import zlib
 
@@ -648,3 +653,335 @@ def test_a_large_finite_float16_gradient_is_not_taken_for_nan():
     layer.dbiases = np.zeros((1, 2), np.float16)
     cr.SGD(1e-3).step([layer])
     np.testing.assert_array_equal(layer.weights, np.float16(1 - np.float32(1e-3) * 300))
+
+
+# -- hostile pass: a class that hides its math from the check, arrays a file would lose ---------
+
+
+def _swish(self, inputs, training=True):
+    self.inputs = inputs
+    self.output = inputs / (1 + np.exp(-inputs))
+    return self.output
+
+
+def _claiming(module):
+    """A Swish whose class body says it is chainrule's own (or abc's, typing's)."""
+    return type("Claimed", (cr.Sigmoid,), {"__module__": module, "forward": _swish})
+
+
+class _DictHidingMeta(type):
+    @property
+    def __dict__(cls):  # what vars(cls) shows: nothing
+        return {}
+
+
+class _MroHidingMeta(type):
+    @property
+    def __mro__(cls):  # what cls.__mro__ shows: the class in between left out
+        return (cls, *cr.Sigmoid.__mro__)
+
+
+class _GetattributeHidingMeta(type):
+    def __getattribute__(cls, name):  # hasattr(cls, "forward") is False
+        if name == "forward":
+            raise AttributeError(name)
+        return type.__getattribute__(cls, name)
+
+
+class _SwishBetween(cr.Sigmoid):
+    forward = _swish
+
+
+class _HidingDict(dict):
+    def items(self):
+        return [(key, value) for key, value in dict.items(self) if key != "forward"]
+
+
+class _OwnDictProperty(cr.Sigmoid):
+    __dict__ = property(lambda self: {})  # vars(layer) shows nothing
+
+    def __init__(self):
+        self.forward = functools.partial(_swish, self)
+
+
+class _DictSubclassInstance(cr.Sigmoid):
+    def __init__(self):
+        self.__dict__ = _HidingDict()
+        self.forward = functools.partial(_swish, self)
+
+
+def _hidden_by_meta(meta, body):
+    return meta("Hidden", (cr.Sigmoid,), body)()
+
+
+HIDDEN_MATH = [
+    pytest.param(lambda: _claiming("chainrule.activations")(), "Claimed", "forward",
+                 id="module-claims-chainrule"),
+    pytest.param(lambda: _claiming("abc")(), "Claimed", "forward", id="module-claims-abc"),
+    pytest.param(lambda: _claiming("typing")(), "Claimed", "forward", id="module-claims-typing"),
+    pytest.param(lambda: _hidden_by_meta(_DictHidingMeta, {"forward": _swish}), "Hidden",
+                 "forward", id="metaclass-dict"),
+    pytest.param(lambda: _MroHidingMeta("Hidden", (_SwishBetween,), {})(), "_SwishBetween",
+                 "forward", id="metaclass-mro"),
+    pytest.param(lambda: _hidden_by_meta(_GetattributeHidingMeta, {
+        "__init__": lambda self: setattr(self, "forward", functools.partial(_swish, self))}),
+        "Hidden", "forward", id="metaclass-getattribute"),
+    pytest.param(_OwnDictProperty, "_OwnDictProperty", "__dict__", id="class-dict-property"),
+    pytest.param(_DictSubclassInstance, "_DictSubclassInstance", "forward",
+                 id="instance-dict-subclass"),
+]
+
+
+@pytest.mark.parametrize(("make", "culprit", "method"), HIDDEN_MATH)
+def test_a_class_that_hides_its_math_from_the_check_is_still_refused(tmp_path, make, culprit,
+                                                                      method):
+    """Each of these computes Swish and was saved as Sigmoid (predictions 0.5 apart after
+    load): the check now reads a class's own namespace and MRO through ``type`` and trusts
+    chainrule's classes by identity, not by the module their body names."""
+    layer = make()
+    X = np.linspace(-3, 3, 16, dtype=np.float32).reshape(8, 2)
+    assert not np.allclose(layer.forward(X), cr.Sigmoid().forward(X))  # it is not Sigmoid
+    model = model_with(layer)
+    for path, save in ((tmp_path / "m.chainrule", model.save),
+                       (tmp_path / "c.ckpt", model.save_checkpoint)):
+        with pytest.raises(TypeError, match=rf"layer 1 .*{culprit}.*'{method}'"):
+            save(path)
+    assert list(tmp_path.iterdir()) == []
+    if importlib.util.find_spec("onnx") is not None:
+        from chainrule import onnx as chainrule_onnx
+
+        with pytest.raises(TypeError, match=rf"model.layers\[1\] .*'{method}'"):
+            chainrule_onnx.export(model, tmp_path / "m.onnx")
+        assert list(tmp_path.iterdir()) == []
+
+
+def _frozen_biases():
+    model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
+    model.layers[0].params = ("weights",)  # the optimizer leaves the biases alone
+    return model
+
+
+def test_a_layer_holding_its_own_params_is_refused_by_a_file_and_kept_by_save_parameters(
+        tmp_path):
+    """A layer with ``params = ("weights",)`` on the object (biases frozen) was written
+    without its biases: the file did not load ("lacks its float arrays"), and a resumed
+    run would train the biases the run froze. Model.save and checkpoints refuse it;
+    save_parameters keeps all the class's parameters, and they load."""
+    model = _frozen_biases()
+    model.layers[0].biases[...] = [[0.5, -1.0, 2.0]]
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    for save in (model.save, model.save_checkpoint):
+        with pytest.raises(TypeError, match=r"layer 0 .*'params'"):
+            save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+    model.save_parameters(tmp_path / "p")
+    twin = cr.Model([cr.Dense(2, 3, rng=5), cr.Softmax()])
+    twin.load_parameters(tmp_path / "p")
+    for name in ("weights", "biases"):
+        np.testing.assert_array_equal(getattr(twin.layers[0], name),
+                                      getattr(model.layers[0], name))
+    # The ONNX graph computes the same function: nothing to refuse there.
+    if importlib.util.find_spec("onnx") is not None:
+        from chainrule import onnx as chainrule_onnx
+
+        chainrule_onnx.export(model, tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("declared", ["state_arrays", "slots"])
+def test_other_declarations_held_by_the_object_are_refused_by_a_file(tmp_path, declared):
+    X = np.arange(12, dtype=np.float64).reshape(6, 2)
+    model = cr.Model([cr.Normalization().adapt(X), cr.Dense(2, 3, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1, momentum=0.9))
+    target = model.layers[0] if declared == "state_arrays" else model.optimizer
+    setattr(target, declared, ())
+    with pytest.raises(TypeError, match=rf"'{declared}'"):
+        model.save(tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("change", ["dtype", "shape"])
+def test_a_parameter_the_loader_would_refuse_is_refused_at_save(tmp_path, change):
+    """A weights array replaced by another dtype or shape than the layer's config says was
+    written, and the file then failed to load ("the file holds float64, the layer is
+    float32"): what chainrule writes, it reads back."""
+    model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
+    layer = model.layers[0]
+    layer.weights = (layer.weights.astype(np.float64) if change == "dtype"
+                     else np.zeros((3, 3), np.float32))
+    path = tmp_path / "m"
+    path.write_bytes(b"earlier")
+    with pytest.raises(ValueError, match=r"layer 0 .*weights"):
+        model.save(path)
+    assert path.read_bytes() == b"earlier"
+
+
+def test_a_float16_dropout_with_its_own_generator_drops_what_float32_drops():
+    """``Generator.random`` draws float32 or float64 only: a float16 Dropout with a seeded
+    generator raised TypeError at its first training pass. Its mask is now the float32
+    layer's (the same draws), in float16."""
+    inputs = np.ones((64, 32))
+    masks = {}
+    for dtype in (np.float16, np.float32, np.float64):
+        layer = cr.Dropout(0.3, rng=7)
+        out = layer.forward(inputs.astype(dtype), training=True)
+        assert out.dtype == dtype
+        masks[dtype] = out.astype(np.float64)
+    np.testing.assert_array_equal(masks[np.float16] == 0, masks[np.float32] == 0)
+    kept = masks[np.float16][masks[np.float16] != 0]
+    np.testing.assert_array_equal(kept, float(np.float16(1) / np.float16(0.7)))
+    assert 0.2 < (masks[np.float16] == 0).mean() < 0.4
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_float16_network_with_normalization_and_dropout_trains_and_resumes_exactly(
+        tmp_path, name):
+    X, y = spiral_data(60, 3, rng=0)
+
+    def network():
+        model = cr.Model([cr.Normalization().adapt(X), cr.Dense(2, 16, dtype=np.float16, rng=0),
+                          cr.ReLU(), cr.Dropout(0.1, rng=3),
+                          cr.Dense(16, 3, dtype=np.float16, rng=1), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=OPTIMIZERS[name]())
+        return model
+
+    straight = network()
+    straight.train(X, y, epochs=8, batch_size=32, print_every=None, rng=0)
+    assert straight.history["loss"][-1] < straight.history["loss"][0]
+    network().train(X, y, epochs=4, batch_size=32, print_every=None, rng=0,
+                    checkpoint=tmp_path / "c")
+    resumed = cr.Model.load(tmp_path / "c")
+    resumed.train(X, y, epochs=8, batch_size=32, print_every=None, rng=0,
+                  checkpoint=tmp_path / "c")
+    for a, b in zip(straight.get_parameters(), resumed.get_parameters(), strict=True):
+        for p, q in zip(a, b, strict=True):
+            assert p.dtype == np.float16
+            np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("call", ["step", "update_params"])
+def test_a_master_beyond_float16s_range_is_replaced_without_a_warning(call):
+    """A master no float16 can hold (a file's 1e30, or the book's update_params having
+    overflowed) was compared with its parameter through a cast that warned "overflow
+    encountered in cast" (an error under pytest's settings) at the next step."""
+    layer = cr.Dense(2, 2, dtype=np.float16, rng=0)
+    layer.weights[...] = [[1, 2], [3, 4]]
+    optimizer = cr.SGD(0.5)
+    optimizer.set_state(layer, "weights", {"momentums": np.zeros((2, 2)),
+                                           "master": np.full((2, 2), 1e30)})
+    layer.dweights = np.ones((2, 2), np.float16)
+    layer.dbiases = np.zeros((1, 2), np.float16)
+    if call == "step":
+        optimizer.step([layer])
+    else:
+        optimizer.update_params(layer)
+    np.testing.assert_array_equal(layer.weights, [[0.5, 1.5], [2.5, 3.5]])
+
+
+def test_the_books_update_params_after_a_float16_overflow_goes_on_without_a_warning():
+    layer = cr.Dense(1, 1, dtype=np.float16, rng=0)
+    layer.weights[...] = 60000
+    layer.dbiases = np.zeros((1, 1), np.float16)
+    optimizer = cr.SGD(1.0)
+    for gradient, expected in ((-10000, np.inf), (0, np.inf)):
+        layer.dweights = np.full((1, 1), gradient, np.float16)
+        optimizer.update_params(layer)  # the book's call: no check, as in float32
+        assert layer.weights[0, 0] == expected
+    assert optimizer.state[layer]["weights"]["master"][0, 0] == 70000
+
+
+def _identity_forward(self, inputs, training=True):
+    self.inputs = self.output = inputs
+    return inputs
+
+
+CLASS_PATCHES = [
+    pytest.param(cr.Sigmoid, "forward", _identity_forward, "layer 2", "Sigmoid", id="layer"),
+    pytest.param(cr.Layer, "predictions", lambda self, outputs: outputs * 0, "layer 0", "Layer",
+                 id="base-class"),
+    pytest.param(cr.Dense, "params", ("weights",), "layer 0", "Dense", id="class-constant"),
+    pytest.param(nnfs.Layer_Dropout, "keep_probability", lambda self: 1.0, "layer 1",
+                 "Layer_Dropout", id="book-name"),
+    pytest.param(cr.CategoricalCrossentropy, "sample_losses", lambda self, p, y: p[:, 0] * 0,
+                 "loss", "CategoricalCrossentropy", id="loss"),
+    pytest.param(cr.Adam, "_update", lambda self, *args: None, "optimizer", "Adam",
+                 id="optimizer"),
+]
+
+
+@pytest.mark.parametrize(("cls", "name", "value", "what", "culprit"), CLASS_PATCHES)
+def test_a_builtin_class_changed_after_import_is_refused(tmp_path, monkeypatch, cls, name, value,
+                                                         what, culprit):
+    """``cr.Sigmoid.forward = swish`` ran as Swish and was saved as "Sigmoid", which a fresh
+    process loads as chainrule's own. The registered classes and their bases are compared
+    with their namespaces at import; the book's classes, imported later, may hold only
+    functions their body defined."""
+    model = cr.Model([nnfs.Layer_Dense(2, 3, rng=0), nnfs.Layer_Dropout(0.1, rng=1),
+                      cr.Sigmoid()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.save(tmp_path / "before")
+    monkeypatch.setattr(cls, name, value)
+    for save in (model.save, model.save_checkpoint):
+        with pytest.raises(TypeError, match=rf"{what} .*class {culprit} has been changed.*"
+                                            rf"'{name}'"):
+            save(tmp_path / "m")
+    assert [p.name for p in tmp_path.iterdir()] == ["before"]
+    if what.startswith("layer") and importlib.util.find_spec("onnx") is not None:
+        from chainrule import onnx as chainrule_onnx
+
+        with pytest.raises(TypeError, match=rf"class {culprit} has been changed"):
+            chainrule_onnx.export(model, tmp_path / "m.onnx")
+    monkeypatch.undo()  # put back as it was: saving again
+    model.save(tmp_path / "m")
+
+
+def _fresh_constructor_only_class():
+    """A new class each time: no earlier test has copied one of its objects."""
+
+    class HeDense(cr.Dense):
+        def __init__(self, n_inputs, n_neurons, **options):
+            super().__init__(n_inputs, n_neurons, init="he", **options)
+
+    return HeDense
+
+
+@pytest.mark.parametrize("copy_by", ["deepcopy", "copy", "pickle"])
+def test_a_constructor_only_subclass_keeps_saving_after_its_object_was_copied(tmp_path,
+                                                                              copy_by):
+    """copyreg caches ``__slotnames__`` in a class the first time one of its objects is
+    copied or pickled (scikit-learn's clone, a deepcopy of the model): the check took that
+    for a definition of the user's class, and every later save was refused."""
+    model = cr.Model([_fresh_constructor_only_class()(2, 3, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.finalize()
+    X, _ = spiral_data(5, 3, rng=0)
+    if copy_by == "deepcopy":
+        copy.deepcopy(model)
+    elif copy_by == "copy":
+        copy.copy(model.layers[0])
+    else:
+        model.layers[0].__reduce_ex__(pickle.DEFAULT_PROTOCOL)  # what pickle.dumps calls
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(cr.Model.load(tmp_path / "m").predict(X), model.predict(X))
+
+
+_T = typing.TypeVar("_T")
+
+
+class _AbstractBased(cr.Sigmoid, abc.ABC):
+    """ABCMeta writes __abstractmethods__ and _abc_impl into the class: bookkeeping."""
+
+
+class _GenericBased(cr.Sigmoid, typing.Generic[_T]):
+    def __init__(self):
+        super().__init__()
+
+
+@pytest.mark.parametrize("cls", [_AbstractBased, _GenericBased], ids=["abc.ABC", "Generic"])
+def test_a_constructor_only_subclass_with_abc_or_typing_among_its_bases_keeps_saving(tmp_path,
+                                                                                     cls):
+    model = cr.Model([cr.Dense(2, 3, rng=0), cls()])
+    model.save(tmp_path / "m")
+    X, _ = spiral_data(5, 3, rng=0)
+    loaded = cr.Model.load(tmp_path / "m")
+    assert type(loaded.layers[1]) is cr.Sigmoid
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

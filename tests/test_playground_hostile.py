@@ -552,3 +552,44 @@ def test_a_diverging_tab_prints_no_warning_on_the_server():
     finally:
         errors = stop(process)
     assert "Warning" not in errors and "Traceback" not in errors, errors
+
+
+# -- hostile pass ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("epochs_per_frame", [1, 3])
+def test_training_zero_epochs_trains_none(epochs_per_frame):
+    """``Session.train(0)`` asks for no epoch, as ``Model.train(epochs=0)`` does: it must not
+    fall back to a frame's worth (only ``None`` means "one frame")."""
+    session = Session({**QUICK, "epochs_per_frame": epochs_per_frame})
+    before = state(session)
+    session.train(0)
+    assert_same(state(session), before)
+    session.train(None)
+    assert session.epoch == epochs_per_frame
+    session.train(2)
+    assert session.epoch == epochs_per_frame + 2
+
+
+@pytest.mark.parametrize("host", ["", " "], ids=["empty", "blank"])
+def test_an_empty_host_is_refused_not_bound_to_every_interface(host):
+    """``--host "$HOST"`` with the variable unset must not serve every interface (where the
+    socket layer takes "" to mean "any address") under a URL that opens nowhere."""
+    try:
+        finished = subprocess.run([sys.executable, "-m", "chainrule", "playground", "--host", host,
+                                   "--port", "0", "--no-browser"],
+                                  capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired as serving:
+        raise AssertionError(f"served with --host {host!r}: {serving.stdout!r}") from None
+    assert finished.returncode != 0
+    assert "--host" in finished.stderr and "http://" not in finished.stdout, finished
+
+
+@pytest.mark.parametrize("host", ["LOCALHOST", "LocalHost", "127.0.0.1"])
+def test_a_loopback_host_in_any_case_is_not_warned_about(host):
+    process, port = start("--host", host)
+    try:
+        assert request(port, f"localhost:{port}") == 200
+    finally:
+        errors = stop(process)
+    assert "warning" not in errors.lower(), errors

@@ -250,3 +250,231 @@ def test_validation_split_of_one_hot_targets_is_the_split_of_their_labels(counts
     a = model.train(X, labels, epochs=3, validation_split=fraction, rng=1, print_every=None)
     b = twin.train(X, one_hot, epochs=3, validation_split=fraction, rng=1, print_every=None)
     assert a == b
+
+
+# -- the hostile pass: explain, the checks before training, the global stream -------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("as_layers", [False, True], ids=["model", "layers"])
+def test_explain_takes_raw_values_as_predict_does(dtype, as_layers):
+    """explain's pass is the model's: a first Normalization gets X as given and standardises
+    it in float64 (a float32 cast first would leave 3 distinct values of 64 here)."""
+    X, y = offset_column(1e8, 3.0, n=64)
+    model = classifier(X, dtype)
+    rest = rest_of(model)
+    standardised = model.layers[0].transform(X).astype(dtype)
+    expected = cr.explain(rest, standardised, y, layer=0, index=(0, 1))
+    target = model if not as_layers else list(model.layers)
+    found = cr.explain(target, X, y, layer=1, index=(0, 1), loss=model.loss)
+    assert found.value == expected.value
+    assert found.numerical == pytest.approx(expected.numerical, rel=1e-6)
+    assert found.value != 0.0
+    # Values beyond float32 after standardising are refused as predict refuses them.
+    if dtype == np.float32:
+        with pytest.raises(ValueError, match="column 0"):
+            cr.explain(target, np.array([[1e8], [1e50]]), [0, 1], layer=1, index=(0, 1),
+                       loss=model.loss)
+
+
+def overflowing_model(dtype):
+    """A network whose forward pass overflows ``dtype`` on ordinary inputs."""
+    big = np.finfo(dtype).max / 2
+    model = cr.Model([cr.Dense(2, 2, dtype=dtype, rng=0), cr.ReLU(),
+                      cr.Dense(2, 2, dtype=dtype, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1))
+    model.layers[0].weights[...] = big
+    model.layers[2].weights[...] = big
+    return model
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("with_validation", [False, True])
+def test_training_a_model_whose_forward_overflows_raises_without_a_warning(dtype,
+                                                                        with_validation):
+    """The check of the data runs a sample through the network (to learn the output's
+    width): an overflow there is the training's to report, as TrainingDiverged, not a
+    RuntimeWarning printed (an error under pytest) before it starts."""
+    from chainrule.training import TrainingDiverged
+
+    model = overflowing_model(dtype)
+    X, y = np.ones((8, 2)), np.arange(8) % 2
+    validation = (X, y) if with_validation else None
+    with pytest.raises(TrainingDiverged):
+        model.train(X, y, epochs=2, print_every=None, validation_data=validation)
+
+
+def refusals_after_the_data_checks():
+    """Ways ``train`` with validation_split is refused once X and y are fine."""
+    def monitor(model, X, y, rng):
+        model.train(X, y, validation_split=0.25, rng=rng, print_every=None,
+                    callbacks=[cr.callbacks.EarlyStopping("val_los")])
+
+    def plateau(model, X, y, rng):
+        model.train(X, y, validation_split=0.25, rng=rng, print_every=None,
+                    callbacks=[cr.callbacks.ReduceLROnPlateau("val_acuracy")])
+
+    def nothing_to_train(model, X, y, rng):
+        model.train(X, y, validation_split=0.99, rng=rng, print_every=None)
+
+    def nothing_held_out(model, X, y, rng):
+        model.train(X, y, validation_split=0.01, rng=rng, print_every=None)
+
+    def csv_folder(model, X, y, rng):
+        model.train(X, y, validation_split=0.25, rng=rng, print_every=None,
+                    callbacks=[cr.callbacks.CSVLogger("/nonexistent-folder/log.csv")])
+
+    return [monitor, plateau, nothing_to_train, nothing_held_out, csv_folder]
+
+
+@pytest.mark.parametrize("stream", ["global", "generator"])
+@pytest.mark.parametrize("refusal", refusals_after_the_data_checks(),
+                         ids=lambda f: f.__name__)
+def test_a_refused_training_with_validation_split_leaves_the_random_stream_as_it_was(refusal,
+                                                                                   stream):
+    """rng=None: NumPy's global state; rng=Generator: the caller's generator. The split's
+    seed is drawn from it, but a run refused before its first change must not move it."""
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.arange(20) % 2
+    model = cr.Model([cr.Dense(2, 2, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1))
+    np.random.seed(1234)
+    np.random.normal()  # a cached Gaussian is part of the state too
+    state = np.random.get_state(legacy=False)
+    generator = np.random.default_rng(99) if stream == "generator" else None
+    generator_state = None if generator is None else generator.bit_generator.state
+    with pytest.raises(ValueError):
+        refusal(model, X, y, generator)
+    after = np.random.get_state(legacy=False)
+    assert after["state"]["pos"] == state["state"]["pos"]
+    np.testing.assert_array_equal(after["state"]["key"], state["state"]["key"])
+    assert (after["has_gauss"], after["gauss"]) == (state["has_gauss"], state["gauss"])
+    if generator is not None:
+        assert generator.bit_generator.state == generator_state
+    assert model.epoch == 0 and model.history == {}
+
+
+def test_a_training_with_validation_split_and_no_rng_still_draws_from_the_global_stream():
+    """The split's seed still comes from NumPy's global state (the documented rng=None),
+    drawn once: the same seed gives the same run, and the stream moves on after it."""
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.arange(40) % 2
+    runs = []
+    for _ in range(2):
+        model = cr.Model([cr.Dense(2, 2, rng=0), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1))
+        np.random.seed(7)
+        runs.append((model.train(X, y, epochs=2, batch_size=8, validation_split=0.25,
+                                 print_every=None), np.random.random()))
+    assert runs[0] == runs[1]
+    np.random.seed(7)
+    assert runs[0][1] != np.random.random()  # the run drew from it
+
+
+def test_a_training_with_validation_split_and_a_generator_draws_its_split_from_it():
+    """The caller's Generator moves on by the split's draw (and the run's shuffles): two
+    runs from equal generators agree, and leave their generators equal."""
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.arange(40) % 2
+    runs, generators = [], []
+    for _ in range(2):
+        model = cr.Model([cr.Dense(2, 2, rng=0), cr.Softmax()])
+        model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.1))
+        generator = np.random.default_rng(5)
+        runs.append(model.train(X, y, epochs=2, batch_size=8, validation_split=0.25,
+                                rng=generator, print_every=None))
+        generators.append(generator.bit_generator.state)
+    assert runs[0] == runs[1] and generators[0] == generators[1]
+    assert generators[0] != np.random.default_rng(5).bit_generator.state
+
+
+# -- the scikit-learn estimators ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize("value", [1e39, -3.5e38, 1e300])
+def test_an_estimator_refuses_values_beyond_its_dtype_in_chainrules_words(kind, value):
+    """float32 estimators: X beyond float32 is refused naming X and the value, by the model's
+    own check, without NumPy's cast warning first (scikit-learn's validate_data used to cast
+    X to float32 itself: 'overflow encountered in cast', then its own message); the
+    estimator keeps its previous fit, and predict refuses the same way."""
+    pytest.importorskip("sklearn")
+    from chainrule.sklearn import ChainruleClassifier, ChainruleRegressor
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.arange(30) % 2
+    estimator = (ChainruleClassifier if kind == "classifier" else ChainruleRegressor)(
+        (4,), max_iter=3, random_state=0).fit(X, y)
+    before = estimator.predict(X)
+    bad = X.copy()
+    bad[4, 2] = value
+    with pytest.raises(ValueError, match=r"X holds .*float32"):
+        estimator.fit(bad, y)
+    with pytest.raises(ValueError, match=r"X holds .*float32"):
+        estimator.predict(bad)
+    np.testing.assert_array_equal(estimator.predict(X), before)
+    # A float64 estimator takes them as they are.
+    wide = (ChainruleClassifier if kind == "classifier" else ChainruleRegressor)(
+        (4,), max_iter=1, random_state=0, dtype="float64")
+    if abs(value) < 1e100:
+        assert wide.fit(bad / 1e30, y).predict(bad / 1e30).shape[0] == 30
+
+
+# -- an inverted Normalization last: predictions in the targets' own units ---------------------
+
+
+def regression_with_targets_of(offset, spread, dtype=np.float32, n=200):
+    """The README's recipe: train on standardised targets, then append targets.inverted()."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(n, 2))
+    y = offset + spread * (X[:, 0] + 0.5 * X[:, 1]) + rng.normal(0, spread / 10, n)
+    targets = Normalization().adapt(y)
+    model = cr.Model([Normalization().adapt(X), cr.Dense(2, 8, dtype=dtype, rng=0), cr.Tanh(),
+                      cr.Dense(8, 1, dtype=dtype, rng=1), cr.Linear()])
+    model.set(loss=cr.MeanSquaredError(), optimizer=cr.Adam(0.01))
+    model.train(X, targets.transform(y), epochs=60, print_every=None)
+    network = model.predict(X)
+    model.add(targets.inverted())
+    return model, X, y.reshape(-1, 1), targets, network
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("offset, spread", [(1e8, 3.0), (1.7e9, 60.0), (-4.2e12, 100.0),
+                                            (1e200, 1e190), (0.0, 1.0)])
+def test_an_inverted_last_layer_predicts_in_the_targets_units_without_rounding(dtype, offset,
+                                                                                spread):
+    """x·σ + μ in float64 and kept: a float32 output would round 1e8 + N(0, 3) predictions to
+    multiples of 8 (3 distinct values of 200, RMSE 2.3 where the network's is 0.3)."""
+    model, X, y, targets, network = regression_with_targets_of(offset, spread, dtype)
+    expected = network.astype(np.float64) * targets.std + targets.mean
+    predictions = model.predict(X)
+    assert predictions.dtype == np.float64
+    np.testing.assert_array_equal(predictions, expected)
+    assert np.unique(predictions).size == np.unique(network).size
+    # In batches: the network's batched outputs (BLAS may round them otherwise), mapped.
+    batched = cr.Model(model.layers[:-1]).predict(X, batch_size=7)
+    np.testing.assert_array_equal(model.predict(X, batch_size=7),
+                                  batched.astype(np.float64) * targets.std + targets.mean)
+    # evaluate compares with y in its own units, in float64: y is not rounded either
+    # (while the squared errors fit float64).
+    if spread < 1e100:
+        loss = model.evaluate(X, y, verbose=False)["loss"]
+        assert loss == pytest.approx(np.mean((expected - y) ** 2), rel=1e-12)
+    # The network below keeps the model's dtype.
+    assert model.layers[-2].output.dtype == dtype
+
+
+def test_training_through_an_inverted_last_layer_keeps_the_network_in_its_dtype(tmp_path):
+    """Trained with the inverted layer in place (targets in their own units), the gradients
+    below it are float32, and a saved model predicts exactly what it predicted."""
+    model, X, y, _, _ = regression_with_targets_of(1e8, 3.0)
+    model.set(optimizer=cr.SGD(1e-3))
+    history = model.train(X, y, epochs=3, print_every=None)
+    assert all(np.isfinite(history["loss"]))
+    dense = model.layers[3]
+    assert dense.dweights.dtype == dense.weights.dtype == np.float32
+    assert model.layers[-1].dinputs.dtype == np.float32
+    model.save(tmp_path / "m.chainrule")
+    loaded = cr.Model.load(tmp_path / "m.chainrule")
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.predict(X).dtype == np.float64

@@ -34,6 +34,10 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
 OPTIMIZERS = {"adam": optim.Adam, "sgd": optim.SGD, "rmsprop": optim.RMSprop,
               "adagrad": optim.Adagrad}
 DTYPES = ("float32", "float64")
+# What validate_data makes X: a float array as given (anything else as float64), never cast
+# to the model's dtype there. The model's own check casts it, and refuses a value beyond its
+# dtype in its words (scikit-learn's cast would overflow to inf with a RuntimeWarning first).
+_FLOATS = (np.float64, np.float32)
 
 
 class _ChainruleEstimator(BaseEstimator):
@@ -128,7 +132,7 @@ class _ChainruleEstimator(BaseEstimator):
         first = not hasattr(self, "model_") or not (self.warm_start or incremental)
         if not first:  # continue training a copy: the estimator's network stays as it was
             self.model_ = copy.deepcopy(self.model_)
-        X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype),
+        X, y = validate_data(self, X, y, reset=first, dtype=_FLOATS,
                              multi_output=self._multi_output, y_numeric=self._multi_output)
         targets = self._encode_targets(y, first, incremental, classes)
         seeds = np.random.SeedSequence(
@@ -278,7 +282,7 @@ class _ChainruleEstimator(BaseEstimator):
     def _outputs(self, X) -> np.ndarray:
         """The network's outputs (n_samples, n_outputs) for checked ``X``, as float64."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
+        X = validate_data(self, X, reset=False, dtype=_FLOATS)
         return self.model_.predict(X).astype(np.float64)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import datasets, nn
 from ..files import atomic_write
+from ..nn import Normalization
 from . import _tables as tables
 
 GENERATED = ("spiral", "vertical")  # held out: a fresh draw of the same distribution
@@ -229,11 +230,13 @@ def held_out(record: dict, split_path: Path, model_columns: Columns, name: str |
     """(X, y, description) of the held-out rows recorded in ``record``; ``name`` reads the
     data from another path of the same content."""
     recorded, seed, rows = record["dataset"], int(record["seed"]), record["test_rows"]
-    data = load_for_model(name or recorded, model_columns, seed=seed, need_target=True)
+    data = load_for_model(name or recorded, model_columns, seed=seed, need_target=True,
+                          warn=False)
     if data.digest != record.get("sha256") or len(data.X) != record.get("rows"):
         raise ValueError(f"{name or recorded} has changed since training (its SHA-256 or its "
                          "row count differs from the one recorded), so its held-out rows are "
                          "unknown; give --dataset and --all-rows to evaluate on it as it is")
+    warn_outside(data.X, model_columns, name or recorded)  # once it is known to be the data
     shown = Path(data.name).name if data.name not in BUILTIN else data.name
     if rows is None:
         X, y = data.fresh
@@ -281,16 +284,22 @@ def columns_of(model) -> Columns:
     if task not in ("classification", "regression"):
         task = "classification" if isinstance(model.loss, nn.CategoricalCrossentropy) \
             else "regression"
+    _check_metadata(meta)
     widths = [layer for layer in model.layers if getattr(layer, "n_inputs", None)]
     n_features = meta.get("n_features", widths[0].n_inputs if widths else None)
     classes = meta.get("classes")
+    width = next((layer.n_neurons for layer in reversed(model.layers)
+                  if hasattr(layer, "n_neurons")), None)
     if task == "classification" and not isinstance(classes, list):
-        width = next((layer.n_neurons for layer in reversed(model.layers)
-                      if hasattr(layer, "n_neurons")), None)
         classes = list(range(width)) if width else None
+    elif task == "classification" and len(tables.ClassLabels(classes)) != width and width:
+        raise ValueError(f"the model's metadata names {len(classes)} classes {classes[:10]}; "
+                         f"the model has {width} outputs")
     features = meta.get("features")
-    if features is not None and (not isinstance(features, list) or len(set(features)) != len(
-            features) or (n_features is not None and len(features) != n_features)):
+    if features is not None and (not isinstance(features, list) or not all(
+            isinstance(name, str) for name in features) or len(set(features)) != len(
+            features) or (
+            n_features is not None and len(features) != n_features)):
         raise ValueError(f"the model's metadata names its features {features!r}; that is not "
                          f"a list of {n_features} distinct names")
     ranges = meta.get("range") or {}
@@ -300,9 +309,39 @@ def columns_of(model) -> Columns:
     except (TypeError, ValueError):
         raise ValueError(f"the model's metadata gives its input range as {ranges!r}; that is "
                          "not two lists of numbers") from None
+    if n_features is not None and any(ends is not None and ends.shape != (n_features,)
+                                      for ends in (low, high)):
+        raise ValueError(f"the model's metadata gives its input range as {ranges!r}; that is "
+                         f"not two lists of {n_features} numbers")
     return Columns(task, classes, n_features, features, meta.get("target"),
                    meta.get("target_column"), low, high, meta.get("split"),
                    meta.get("inputs"))
+
+
+#: what each key of a model's metadata must be, if it is there (None is always allowed)
+_METADATA = {"target": ("a column name", lambda v: isinstance(v, str)),
+             "target_column": ("a column number (from 1)", lambda v: _whole(v, 1)),
+             "n_features": ("a number of features", lambda v: _whole(v, 1)),
+             "classes": ("a list of class labels (text or numbers)", lambda v: isinstance(
+                 v, list) and all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
+                                  for c in v)),
+             "range": ("an object of two lists, min and max", lambda v: isinstance(v, dict)),
+             "split": ("an object", lambda v: isinstance(v, dict)),
+             "inputs": ("a sentence", lambda v: isinstance(v, str))}
+
+
+def _whole(value, low: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _check_metadata(meta: dict) -> None:
+    """Each key ``train`` writes, if present, of the kind it writes: a file from anyone
+    is refused in words, not with a TypeError from deep inside."""
+    for key, (what, fits) in _METADATA.items():
+        value = meta.get(key)
+        if value is not None and not fits(value):
+            raise ValueError(f"the model's metadata gives {key!r} as {str(value)[:80]}; that "
+                             f"is not {what}")
 
 
 def input_metadata(data: Dataset, X_train: np.ndarray, scaled: bool) -> dict:
@@ -319,7 +358,7 @@ def input_metadata(data: Dataset, X_train: np.ndarray, scaled: bool) -> dict:
 
 
 def load_for_model(name: str, columns: Columns, *, seed: int = 0,
-                   need_target: bool = True) -> Dataset:
+                   need_target: bool = True, warn: bool = True) -> Dataset:
     """A built-in dataset or a CSV file read for a saved model: the one way ``evaluate``,
     ``explain`` and ``predict`` read data.
 
@@ -328,13 +367,15 @@ def load_for_model(name: str, columns: Columns, *, seed: int = 0,
     column (by name, else at its position in the training file). A file with a column
     missing, an unknown column or another width is refused. ``need_target=False``
     (``predict``) reads a file without a target column, or with one that is empty.
-    Inputs far outside the training range are warned of on stderr.
+    Inputs far outside the training range are warned of on stderr (unless ``warn`` is
+    False: the caller checks the data first).
     """
     if name in BUILTIN:
         data = _builtin_for_model(name, columns, seed)
     else:
         data = _table_for_model(_csv_path(name), columns, need_target)
-    warn_outside(data.X, columns, name)
+    if warn:
+        warn_outside(data.X, columns, name)
     return data
 
 
@@ -423,10 +464,11 @@ def warn_outside(X: np.ndarray, columns: Columns, name: str) -> None:
     low, high = columns.low, columns.high
     if low is None or high is None or low.shape != (X.shape[1],) or high.shape != low.shape:
         return
-    # Half the width beyond either end; a column that never varied has a width of
-    # its magnitude (at least 1).
+    # Half the width beyond either end. A column that never varied has a width of 1:
+    # the model scales it by σ = 1 (or not at all), so any change reaches the network
+    # as is, through weights that never learned what a change there means.
     with np.errstate(over="ignore"):  # a width of ±1e308 columns is inf: nothing is outside
-        width = np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
+        width = np.where(high > low, high - low, 1.0)
         outside = (X < low - OUTSIDE * width) | (X > high + OUTSIDE * width)
     columns_out = np.flatnonzero(outside.any(axis=0))
     if not len(columns_out):
@@ -438,3 +480,28 @@ def warn_outside(X: np.ndarray, columns: Columns, name: str) -> None:
           f"lie far outside the range the model was trained on, in {shown}{more}; its "
           "answers there are guesses" + (f" (the model takes {columns.inputs})"
                                           if columns.inputs else ""), file=sys.stderr)
+
+
+def check_fits(model, X: np.ndarray, names: list | None, source: str) -> None:
+    """Refuse, naming the column by its name, inputs the model's dtype cannot carry: raw
+    values beyond it, or (a model that scales its inputs) values its Normalization maps
+    beyond it (a column constant in training has σ = 1, so 1e39 stays 1e39)."""
+    if not model.layers or not len(X):
+        return
+    limit = np.finfo(model.dtype).max
+    first = model.layers[0]
+    scaled = isinstance(first, Normalization) and first.mean is not None and \
+        first.mean.shape[1] == X.shape[1]
+    ends = np.vstack([X.min(axis=0), X.max(axis=0)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mapped = first.transform(ends) if scaled else ends
+    bad = np.flatnonzero(~(np.abs(mapped) <= limit).all(axis=0))
+    if not len(bad):
+        return
+    j = int(bad[0])
+    end = int(not np.abs(mapped[0, j]) > limit)  # the smallest value, else the largest
+    name = repr(names[j]) if names else f"{j + 1} (counted from 1)"
+    how = f"which the model's scaling maps to {mapped[end, j]:g}, " if scaled else ""
+    raise ValueError(f"{source}: column {name} holds {ends[end, j]:g}, {how}beyond what the "
+                     f"model's {model.dtype} can hold (±{limit:.3g})" +
+                     (f"; {len(bad) - 1} more column(s) too" if len(bad) > 1 else ""))

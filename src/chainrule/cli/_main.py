@@ -193,7 +193,8 @@ def _parser() -> argparse.ArgumentParser:
 def _add_output(command, default: str) -> None:
     command.add_argument("--output", type=Path, default=None,
                          help="folder for the model file and everything else written (the "
-                         "files an earlier run left there are replaced or removed); None: "
+                         "files an earlier run wrote there are replaced or removed; any "
+                         "other file is left alone); None: "
                          f"{default}")
     command.add_argument("--no-progress", action="store_true",
                          help="hide the progress bar (shown only on a terminal)")
@@ -223,7 +224,7 @@ def _demo(args) -> int:
     model.metadata = {"task": "classification", "classes": [0, 1, 2], "dataset": "spiral",
                       "n_features": 2, "inputs": _cli_data.INPUTS["spiral"],
                       "range": {"min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist()}}
-    write_outputs(model, folder, X_val, y_val, [])
+    write_outputs(model, folder, X_val, y_val)
     return 0
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
 from ..training import Callback
 
 
@@ -89,7 +92,7 @@ def report_held_out(model, X, y, task: str) -> str:
         right = int(np.count_nonzero(predicted == y))
         # The cross-entropy as the loss computes it: −log p of the true class, clipped.
         probabilities = np.clip(outputs[np.arange(len(y)), y].astype(np.float64), 1e-7, 1)
-        loss = float(-np.mean(np.log(probabilities)))
+        loss = 0.0 - float(np.mean(np.log(probabilities)))  # never "-0"
         return f"accuracy {right / len(y):.3f} ({right:,} of {len(y):,} rows), loss {loss:.4g}"
     error = outputs.astype(np.float64) - y
     total = float(np.sum((y - y.mean(axis=0)) ** 2))
@@ -117,19 +120,28 @@ def prepare_output(folder: Path) -> Path:
     return folder
 
 
-#: every file a run may write; one a run did not write this time is removed, so that a
-#: folder never holds one run's model beside another run's split or plots
+#: every file a run may write; chainrule removes one of these from a folder only when an
+#: earlier run wrote it there (see MANIFEST), so a folder never holds one run's model
+#: beside another run's split or plots, and a user's own file of the same name is kept
 OUTPUT_FILES = ("model.chainrule", "split.json", "history.csv", "learning_curves.png",
                 "decision_boundary.png", "regression.png")
+#: what each run wrote into its folder: {"files": {name: SHA-256 of what it wrote}}
+MANIFEST = ".chainrule-run.json"
 
 
-def write_outputs(model, folder: Path, X_val, y_val, written: list, data=None) -> None:
-    """The model file and the plots: learning curves, and the decision boundary (two
-    features) or the fit (one feature) on the held-out data. What an earlier run left
-    in ``folder`` and this one did not write is removed."""
+def write_outputs(model, folder: Path, X_val, y_val, also=(), data=None) -> None:
+    """The model file, then each of ``also`` (callables that write a file and return its
+    path), then the plots: learning curves, and the decision boundary (two features) or
+    the fit (one feature) on the held-out data.
+
+    The model comes first, so a run that fails before it leaves the folder as the
+    last run left it. A file of ``OUTPUT_FILES`` that an earlier run wrote (the
+    folder's manifest names it, and it still holds what that run wrote) and this
+    one did not is removed; any other file is the user's own and is left alone.
+    """
     model_path = folder / "model.chainrule"
     model.save(model_path)
-    written = [model_path, *written]
+    written = [model_path, *(write() for write in also)]
     task = data.task if data is not None else "classification"
     try:
         from .. import plotting
@@ -139,20 +151,65 @@ def write_outputs(model, folder: Path, X_val, y_val, written: list, data=None) -
         if task == "classification" and X_val.shape[1] == 2:
             figure = plotting.plot_decision_boundary(
                 model, X_val, y_val, title="decision boundary (held-out data)",
-                class_names=None if data is None else data.classes,
-                feature_names=None if data is None else data.feature_names)
+                class_names=None if data is None else _shown(data.classes),
+                feature_names=None if data is None else _shown(data.feature_names))
             written.append(_save_figure(figure, folder / "decision_boundary.png"))
         elif task == "regression" and X_val.shape[1] == 1:
             figure = plotting.plot_regression(model, X_val, y_val)
             written.append(_save_figure(figure, folder / "regression.png"))
     except ImportError as exc:
         print(f"(no plots: {exc})", file=sys.stderr)
-    for name in OUTPUT_FILES:
-        if folder / name not in written:
-            (folder / name).unlink(missing_ok=True)
+    _replace_manifest(folder, [path.name for path in written])
     print("wrote " + ", ".join(str(path) for path in written))
 
 
+def _replace_manifest(folder: Path, names: list[str]) -> None:
+    """Remove what the last run wrote and this one did not; record what this one wrote."""
+    ours = {name: _sha256(folder / name) for name in names}
+    for name, digest in _manifest(folder).items():
+        path = folder / name
+        # Only a name chainrule writes, only a plain file, only with the very bytes the
+        # earlier run wrote: a file the user put there or changed since stays.
+        if name in OUTPUT_FILES and name not in ours and not path.is_symlink() \
+                and _sha256(path) == digest:
+            path.unlink(missing_ok=True)
+    record = {"format": "chainrule-run", "files": ours}
+    atomic_write(folder / MANIFEST, lambda f: f.write(json.dumps(record, indent=1).encode()))
+
+
+def _manifest(folder: Path) -> dict:
+    """The files the last run recorded in ``folder`` ({} if none, or unreadable)."""
+    try:
+        record = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = record["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {name: digest for name, digest in files.items()
+            if isinstance(name, str) and isinstance(digest, str)} \
+        if isinstance(files, dict) else {}
+
+
+def _sha256(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _shown(names):
+    """Names as a plot shows them literally: a ``$`` would start matplotlib's math
+    (``cost ($) per $`` fails to draw), a control character has no glyph."""
+    if names is None:
+        return None
+    table = {**{code: " " for code in range(32) if code != 10}, ord("$"): "\\$"}
+    return [str(name).translate(table) for name in names]
+
+
 def _save_figure(figure, path: Path) -> Path:
-    figure.savefig(path, dpi=100)
+    # Atomically, like every other file: a run beside it never sees half a picture.
+    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=100))
     return path

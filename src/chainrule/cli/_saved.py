@@ -10,6 +10,8 @@ target and the feature order are always the model's own.
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,7 @@ def evaluate(args) -> int:
         data = _cli_data.load_for_model(args.dataset, columns, seed=args.seed)
         X, y = data.X, data.y
         what = f"all {len(X):,} rows of {args.dataset} (the dataset you gave)"
+    _cli_data.check_fits(model, X, columns.features, args.dataset or record["dataset"])
     print(f"evaluated on {what}")
     print(report_held_out(model, X, y, columns.task))
     return 0
@@ -58,25 +61,34 @@ def predict(args) -> int:
     if args.proba and columns.task != "classification":
         raise ValueError("--proba is for classifiers; this model is a regression")
     data = _cli_data.load_for_model(str(args.input), columns, need_target=False)
+    _cli_data.check_fits(model, data.X, columns.features, str(args.input))
     outputs = model.predict(data.X)
     target = columns.target
     if columns.task == "classification" and args.proba:
         header = [str(label) for label in columns.classes]
-        lines = [",".join(f"{p:.6g}" for p in row) for row in outputs]
+        rows = [[f"{p:.6g}" for p in row] for row in outputs]
     elif columns.task == "classification":
         header = [target or "prediction"]
-        lines = [str(label) for label in
-                 _labels(columns.classes, model.output_layer_activation.predictions(outputs))]
+        rows = [[str(label)] for label in
+                _labels(columns.classes, model.output_layer_activation.predictions(outputs))]
     else:
         header = [target or "prediction"] if outputs.shape[1] == 1 else None
-        lines = [",".join(f"{v:.8g}" for v in row) for row in outputs]
+        rows = [[f"{v:.8g}" for v in row] for row in outputs]
     if args.output is None:
-        print("\n".join([",".join(header)] * bool(args.proba) + lines))
+        print(_csv_text([header] * bool(args.proba) + rows), end="")
         return 0
-    text = "\n".join(([",".join(header)] if header else []) + lines) + "\n"
+    text = _csv_text(([header] if header else []) + rows)
     atomic_write(args.output, lambda f: f.write(text.encode("utf-8")))
-    print(f"wrote {len(lines)} predictions to {args.output}")
+    print(f"wrote {len(rows)} predictions to {args.output}")
     return 0
+
+
+def _csv_text(rows: list) -> str:
+    """Rows as CSV, quoted where a field needs it: a label may hold a comma, a quote or a
+    line break (the training file quoted it), and each prediction stays one row."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def explain_command(args) -> int:
@@ -93,7 +105,9 @@ def explain_command(args) -> int:
         raise ValueError(f"--index must be I,J (or J for biases); got {args.index!r}")
     if args.samples is not None and args.samples < 1:
         raise ValueError(f"--samples must be >= 1; got {args.samples}")
-    data = _cli_data.load_for_model(args.dataset, _cli_data.columns_of(model), seed=args.seed)
+    columns = _cli_data.columns_of(model)
+    data = _cli_data.load_for_model(args.dataset, columns, seed=args.seed)
+    _cli_data.check_fits(model, data.X, columns.features, args.dataset)
     X, y = data.X, data.y
     if args.samples is not None:
         X, y = X[:args.samples], y[:args.samples]

@@ -175,9 +175,17 @@ def _names(path: Path, line: int, fields: list[str]) -> list[str]:
     return names
 
 
+def _float(text: str) -> float:
+    """``float(text)``, without the Python-literal extras a CSV file does not mean:
+    ``1_000`` (a digit separator to Python) is text here, not the number 1000."""
+    if "_" in text:
+        raise ValueError(f"could not convert string to float: {text!r}")
+    return float(text)
+
+
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        _float(text)
     except ValueError:
         return False
     return True
@@ -255,7 +263,7 @@ def _number(path: Path, line: int, column: int, text: str, header) -> float:
         raise TableError(f"{_where(path, line, column, header)}: empty (missing values are not "
                          "supported: fill or drop them first)")
     try:
-        value = float(text)
+        value = _float(text)
     except ValueError:
         raise TableError(f"{_where(path, line, column, header)}: {text[:40]!r} is not a "
                          "number") from None
@@ -308,7 +316,7 @@ def target_numbers(target: np.ndarray, table: Table | None = None) -> np.ndarray
 
 def _finite_number(text: str) -> bool:
     try:
-        return math.isfinite(float(text))
+        return math.isfinite(_float(text))
     except ValueError:
         return False
 
@@ -352,8 +360,19 @@ class ClassLabels:
 
     @classmethod
     def from_target(cls, target: np.ndarray) -> ClassLabels:
+        """The classes of a target column; ``nan`` or ``inf`` among number labels is
+        refused (a missing value written out, never a class to train)."""
         spellings = np.unique(target).tolist()
         values = [_exact(text) for text in spellings]
+        odd = [text for text, value in zip(spellings, values, strict=True)
+               if value is None and _is_number(text)]
+        if odd and len(odd) < len(spellings) and all(
+                value is not None or text in odd for text, value in zip(spellings, values,
+                                                                        strict=True)):
+            row = int(np.flatnonzero(np.asarray(target) == odd[0])[0])
+            raise TableError(f"label {odd[0]!r} (row {row + 1}) is not a finite number and "
+                             "the other labels are numbers: a missing value? (missing labels "
+                             "are not supported: fill or drop those rows first)")
         if all(value is not None for value in values):
             return cls(sorted(set(values)))
         first = {}

@@ -6,6 +6,8 @@ the L2 strength chosen on it), score the held-out rows and write everything.
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -59,16 +61,25 @@ def train(args) -> int:
         if data.task == "classification" else f"{args.test_size:.0%} of the rows"
     print(f"split: {len(X):,} rows to train on, {len(X_test):,} held out for evaluate ({held}, "
           f"seed {args.seed})")
-    model = _fit(args, settings, data, X, y, folder)
     record = _cli_data.split_record(data, args.seed, args.test_size, args.target, test_rows)
-    model.metadata = {"task": data.task, "classes": data.classes,
-                      "dataset": Path(data.name).name, "scaled": not args.no_scaling,
-                      **_cli_data.input_metadata(data, X, not args.no_scaling),
-                      "split": _cli_data.split_identity(record)}
-    print("held out: " + report_held_out(model, X_test, y_test, data.task))
-    written = [_cli_data.save_split(folder, record), folder / "history.csv"]
-    write_outputs(model, folder, X_test, y_test, written, data)
+    metadata = {"task": data.task, "classes": data.classes, "dataset": Path(data.name).name,
+                "scaled": not args.no_scaling,
+                **_cli_data.input_metadata(data, X, not args.no_scaling),
+                "split": _cli_data.split_identity(record)}
+    model, history = _fit(args, settings, data, (X, y, X_test, y_test), folder, metadata)
+    try:
+        print("held out: " + report_held_out(model, X_test, y_test, data.task))
+        write_outputs(model, folder, X_test, y_test, also=(
+            lambda: _cli_data.save_split(folder, record),
+            lambda: _move(history, folder / "history.csv")), data=data)
+    finally:
+        history.unlink(missing_ok=True)
     return 0
+
+
+def _move(source: Path, path: Path) -> Path:
+    os.replace(source, path)
+    return path
 
 
 def output_folder(dataset: str) -> Path:
@@ -180,8 +191,16 @@ def _build(args, settings: dict, data, X, y, l2: float) -> tuple[Model, Normaliz
     return model, targets
 
 
-def _fit(args, settings: dict, data, X, y, folder: Path) -> Model:
-    """Train one network per L2 candidate; keep the one with the lowest validation loss."""
+def _fit(args, settings: dict, data, arrays: tuple, folder: Path,
+         metadata: dict) -> tuple[Model, Path]:
+    """Train one network per L2 candidate; keep the one with the lowest validation loss.
+
+    ``arrays`` is ``(X, y, X_test, y_test)``: the rows to train on and the held-out ones.
+
+    Returns the model (carrying ``metadata``) and the temporary file of its history,
+    for the caller to move into place; the other candidates' histories are removed.
+    """
+    X, y = arrays[:2]
     n_validation = _validation_rows(data, y, args.validation_split)
     validation = args.validation_split if n_validation else None
     batch_size = min(args.batch_size, len(X) - n_validation)
@@ -193,36 +212,81 @@ def _fit(args, settings: dict, data, X, y, folder: Path) -> Model:
     if not validation:
         patience = 0
     candidates = settings["l2"] if validation else settings["l2"][:1]
-    best = None
-    for l2 in candidates:
-        model, targets = _build(args, settings, data, X, y, l2)
-        if l2 == candidates[0]:
-            print(describe_model(model, batch_size, epochs, validation, patience))
-        if len(candidates) > 1:
-            print(f"L2 {l2:g} (--l2 auto tries {', '.join(f'{c:g}' for c in candidates)}; the "
-                  "lower validation loss wins):")
-        log = folder / f".history-{l2:g}.csv"
-        stopper = EarlyStopping(patience=patience, restore_best_weights=True) if patience \
-            else None
-        callbacks = [CSVLogger(log), *([stopper] if stopper else []),
-                     EpochLines(args.print_every or max(epochs // 10, 1), epochs, data.task,
-                                False if args.no_progress else None)]
-        model.train(X, y if targets is None else targets.transform(y), epochs=epochs,
-                    batch_size=batch_size, print_every=None, rng=args.seed,
-                    progress=False if args.no_progress else None, callbacks=callbacks,
-                    validation_split=validation)
-        score = _report_stop(model, stopper)
-        if best is None or score < best[0]:
-            best = (score, l2, model, targets, log)
+    best, logs = None, []
+    try:
+        for l2 in candidates:
+            model, targets = _build(args, settings, data, X, y, l2)
+            model.metadata = metadata
+            if l2 == candidates[0]:
+                _check_data(model, data, arrays)
+                _check_recordable(model, folder, data.name)
+                print(describe_model(model, batch_size, epochs, validation, patience))
+            if len(candidates) > 1:
+                print(f"L2 {l2:g} (--l2 auto tries {', '.join(f'{c:g}' for c in candidates)}; "
+                      "the lower validation loss wins):")
+            # A name of its own (two runs may write into one folder at the same time).
+            log = _temporary(folder, f".history-{l2:g}-", ".csv")
+            logs.append(log)
+            stopper = EarlyStopping(patience=patience, restore_best_weights=True) if patience \
+                else None
+            callbacks = [CSVLogger(log), *([stopper] if stopper else []),
+                         EpochLines(args.print_every or max(epochs // 10, 1), epochs, data.task,
+                                    False if args.no_progress else None)]
+            model.train(X, y if targets is None else targets.transform(y), epochs=epochs,
+                        batch_size=batch_size, print_every=None, rng=args.seed,
+                        progress=False if args.no_progress else None, callbacks=callbacks,
+                        validation_split=validation)
+            score = _report_stop(model, stopper)
+            if best is None or score < best[0]:
+                best = (score, l2, model, targets, log)
+    finally:
+        for log in logs:
+            if best is None or log != best[4]:
+                log.unlink(missing_ok=True)
     score, l2, model, targets, log = best
     if len(candidates) > 1:
         print(f"kept L2 {l2:g}: validation loss {score:.4g}")
-    log.replace(folder / "history.csv")
-    for other in candidates:
-        (folder / f".history-{other:g}.csv").unlink(missing_ok=True)
     if targets is not None:
         model.add(targets.inverted())  # predictions in the target's own units from now on
-    return model
+    return model, log
+
+
+def _temporary(folder: Path, prefix: str, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(suffix, prefix, dir=folder)
+    os.close(fd)
+    return Path(name)
+
+
+def _check_data(model: Model, data, arrays: tuple) -> None:
+    """Before any training: every input (the held-out rows too) and every regression
+    target must be a number the model's dtype holds, or the scores would be inf."""
+    X, y, X_test, y_test = arrays
+    for rows in (X, X_test):
+        _cli_data.check_fits(model, rows, data.feature_names, data.name)
+    if data.task == "regression":
+        limit = np.finfo(model.dtype).max
+        largest = max(np.abs(y).max(), np.abs(y_test).max())
+        if not largest <= limit:
+            name = repr(data.target_name) if data.target_name else "the target"
+            raise ValueError(f"{data.name}: the target {name} holds values as large as "
+                             f"{largest:g}, beyond what the model's {model.dtype} can hold "
+                             f"(±{limit:.3g}); rescale it (e.g. in thousands)")
+
+
+def _check_recordable(model: Model, folder: Path, name: str) -> None:
+    """Write and read back the untrained model with its metadata before any training:
+    a table whose columns a model file cannot record (too many, a name too long) is
+    refused now, not after the training it would have wasted."""
+    path = _temporary(folder, ".check-", ".chainrule")
+    try:
+        model.save(path)
+        Model.load(path)
+    except (ValueError, TypeError) as exc:  # ModelFileError is a ValueError
+        why = str(exc).replace(f"{path}: ", "")  # the check's own file means nothing to them
+        raise ValueError(f"{name}: a model file cannot record its columns ({why}); drop or "
+                         "rename columns") from None
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _report_stop(model, stopper) -> float:

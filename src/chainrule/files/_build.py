@@ -9,6 +9,8 @@ array the model uses is taken out of ``arrays``, and one left over is an error.
 from __future__ import annotations
 
 import re
+import sys
+from types import FunctionType, GetSetDescriptorType
 
 import numpy as np
 
@@ -37,15 +39,82 @@ METRICS = {cls.__name__: cls for cls in (nn.CategoricalAccuracy, nn.RegressionAc
 CONSTRUCTION = frozenset({
     "__init__", "__repr__", "__str__", "__doc__", "__module__", "__qualname__", "__dict__",
     "__weakref__", "__annotations__", "__firstlineno__", "__static_attributes__",
-    "__slots__", "__orig_bases__", "__parameters__"})
+    "__slots__", "__orig_bases__", "__parameters__",
+    # copyreg caches it in the class the first time an object is copied or pickled; ABCMeta
+    # gives every class it makes (one with abc.ABC among its bases) the other two
+    "__slotnames__", "__abstractmethods__", "_abc_impl"})
+
+
+# What a class says about its arrays. An object holding its own (``layer.params =
+# ("weights",)`` to freeze the biases) trains other arrays than its class does, and a file
+# stores the arrays these name: the loader, which rebuilds the class, would not find them.
+DECLARATIONS = ("params", "state_arrays", "slots")
+
+# A class's own namespace and MRO, read through ``type``'s descriptors: a metaclass may
+# define ``__dict__`` or ``__mro__`` properties that show something else to ``vars(cls)``.
+_NAMESPACE = type.__dict__["__dict__"].__get__
+_MRO = type.__dict__["__mro__"].__get__
+_QUALNAME = type.__dict__["__qualname__"].__get__
+
+
+def _patched(cls: type) -> list[str]:
+    """The names of chainrule's class ``cls`` changed since chainrule defined them.
+
+    The registered classes and their bases are compared with their namespaces as
+    recorded when this module is imported (at ``import chainrule``, before any user code
+    can assign ``cr.Sigmoid.forward = ...``): any name assigned, added or deleted.
+    chainrule's other classes (the book's names, imported later) hold only functions
+    their own body defined."""
+    now, missing = _NAMESPACE(cls), object()
+    defined = _DEFINED.get(cls)
+    if defined is not None:
+        return sorted(name for name in defined.keys() | now.keys()
+                      if now.get(name, missing) is not defined.get(name, missing)
+                      and name != "__slotnames__")
+    return sorted(name for name, value in now.items() if not _defined_here(cls, name, value))
+
+
+def _defined_here(cls: type, name: str, value) -> bool:
+    """Whether ``value``, found as ``cls.name``, is what ``cls``'s body defined there (or
+    no function at all)."""
+    value = getattr(value, "__func__", value)  # staticmethod, classmethod
+    functions = ([value.fget, value.fset, value.fdel] if isinstance(value, property)
+                 else [value])
+    return all(not isinstance(function, FunctionType)
+               or (function.__module__ == _NAMESPACE(cls).get("__module__")
+                   and function.__qualname__ == f"{_QUALNAME(cls)}.{name}")
+               for function in functions)
 
 
 def registered_base(obj, registry: dict):
     """The first class along ``type(obj)``'s MRO that ``registry`` holds, or None."""
-    for cls in type(obj).__mro__:
+    for cls in _MRO(type(obj)):
         if registry.get(cls.__name__) is cls:
             return cls
     return None
+
+
+def _trusted(cls: type) -> bool:
+    """chainrule's own classes (the book's ``Layer_Dense``) and ``abc``'s and ``typing``'s
+    helpers: known by identity, as the object their module names, never by the
+    ``__module__`` a class body may claim."""
+    module = _NAMESPACE(cls).get("__module__")
+    if not isinstance(module, str) or module.partition(".")[0] not in ("chainrule", "abc",
+                                                                       "typing"):
+        return False
+    found = sys.modules.get(module)
+    for part in _QUALNAME(cls).split("."):
+        found = getattr(found, part, None)
+    return found is cls
+
+
+def _changes(cls: type) -> list[str]:
+    """The names ``cls``'s body defines that may change what its objects compute. A
+    ``__dict__`` or ``__weakref__`` of its own making (a property) would hide the object's
+    attributes from the check below, so only Python's own pass as bookkeeping."""
+    return sorted(name for name, value in _NAMESPACE(cls).items()
+                  if name not in CONSTRUCTION or (name in ("__dict__", "__weakref__")
+                                                  and type(value) is not GetSetDescriptorType))
 
 
 def check_same_math(obj, base: type, what: str, action: str) -> None:
@@ -54,22 +123,34 @@ def check_same_math(obj, base: type, what: str, action: str) -> None:
     Every class in ``type(obj)``'s MRO that ``base`` does not already have — subclasses,
     classes in between, mixins — may define only ``CONSTRUCTION`` names, unless it is
     chainrule's own (the book's ``Layer_Dense`` and ``Layer_Dropout``, tested to round
-    trip); and the object may not hold a method of its own (``layer.forward = ...``).
-    ``what`` names the object ("layer 2", "loss"), ``action`` is "save" or "export".
+    trip); and the object may not hold a method of its own (``layer.forward = ...``), nor,
+    for a file, its own ``DECLARATIONS`` (``layer.params``). ``what`` names the object
+    ("layer 2", "loss"), ``action`` is "save" or "export".
     Raises ``TypeError`` naming the class and the method.
     """
-    for cls in type(obj).__mro__:
-        if cls in base.__mro__ or cls.__module__.partition(".")[0] in ("chainrule", "abc",
-                                                                       "typing"):
+    mro = _MRO(type(obj))
+    for cls in mro:
+        if cls in _MRO(base) or _trusted(cls):
+            patched = _patched(cls)
+            if patched:  # a file, or a graph, would hold chainrule's class as it defines it
+                _refuse(obj, what, action, base, f"chainrule's class {_QUALNAME(cls)} has been "
+                        f"changed since it was imported ({', '.join(map(repr, patched))})")
             continue
-        changed = sorted(set(vars(cls)) - CONSTRUCTION)
+        changed = _changes(cls)
         if changed:
             _refuse(obj, what, action, base,
-                    f"its class {cls.__qualname__} defines {', '.join(map(repr, changed))}")
+                    f"its class {_QUALNAME(cls)} defines {', '.join(map(repr, changed))}")
+    missing = object()
     own = vars(obj) if hasattr(obj, "__dict__") else {}
-    for name, value in own.items():
+    # dict's own items(): a dict subclass put in as __dict__ cannot leave an entry out.
+    for name, value in dict.items(own):
         # Any name the class has: a method, or a hook left empty (Optimizer._fused_update).
-        if callable(value) and hasattr(type(obj), name):
+        declared = next((_NAMESPACE(cls)[name] for cls in mro if name in _NAMESPACE(cls)),
+                        missing)
+        if declared is missing:
+            continue
+        if callable(value) or (action == "save" and name in DECLARATIONS
+                               and value != declared):
             _refuse(obj, what, action, base, f"the object holds its own {name!r}, in place of "
                                              f"its class's")
 
@@ -280,3 +361,8 @@ def _restore_random(state, model, arrays: dict) -> None:
             raise ModelFileError(f"random state for layer {index[:20]!r}, which has no rng")
         model.layers[int(index)].rng = values.generator_from_state(layer_state,
                                                                    f"layer {index} rng")
+
+
+_DEFINED = {cls: dict(_NAMESPACE(cls))
+            for registry in (LAYERS, LOSSES, OPTIMIZERS, METRICS)
+            for registered in registry.values() for cls in _MRO(registered)}

@@ -46,6 +46,7 @@ import zipfile
 
 import numpy as np
 
+from .._checks import describe
 from ..optim import MASTER
 from . import _build
 from . import _values as values
@@ -144,7 +145,25 @@ def _describe(obj, registry: dict, kind: str, what: str | None = None):
         return None
     base = _base(obj, registry, kind)
     _build.check_same_math(obj, base, what or kind, "save")
-    return {"class": base.__name__, "config": obj.config()}
+    config = obj.config()
+    if registry is _build.LAYERS:
+        _check_parameters(obj, base, config, what or kind)
+    return {"class": base.__name__, "config": config}
+
+
+def _check_parameters(layer, base: type, config: dict, what: str) -> None:
+    """The loader rebuilds ``base(**config)`` and takes the file's arrays only if they have
+    its parameters' shapes and dtype: a layer whose ``weights`` were replaced by another
+    array would be written, and never read back."""
+    dtype = config.get("dtype")
+    for name, shape in base.parameter_shapes(config).items():
+        param = getattr(layer, name, None)
+        if not isinstance(param, np.ndarray) or param.shape != tuple(shape) or (
+                dtype is not None and param.dtype != np.dtype(dtype)):
+            raise ValueError(f"cannot save {what} ({layer!r}): its {name} is "
+                             f"{describe(param)}, but its config() builds "
+                             f"{tuple(shape)}{f' {dtype}' if dtype else ''} {name}, which the "
+                             "file's reader would expect")
 
 
 def _base(obj, registry: dict, kind: str) -> type:
@@ -156,8 +175,11 @@ def _base(obj, registry: dict, kind: str) -> type:
 
 
 def _parameter_arrays(model) -> dict:
+    """The parameters each layer's registered class lists, which every reader expects
+    (a layer holding its own ``params``, to freeze some, keeps them all in the file)."""
     return {f"layers/{i}/{name}": getattr(layer, name)
-            for i, layer in enumerate(model.layers) for name in layer.params}
+            for i, layer in enumerate(model.layers)
+            for name in _base(layer, _build.LAYERS, "layer").params}
 
 
 def _metadata(model) -> dict:

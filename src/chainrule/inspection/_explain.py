@@ -11,9 +11,10 @@ This module adds no math of its own: every number is a layer's output or
 printed with the rule the layer gives for it (``local_rule``). The numerical check
 perturbs θ on a float64 copy of the layers, with dropout masks held fixed, and
 differentiates the function backward differentiates: with softmax + cross-entropy
-the fused form −log softmax(z)_y (backward's (p − y) takes no clip), otherwise the
-loss with its clip continued in a straight line (backward takes −y/ŷ at the clipped
-ŷ). The explanation names the samples whose ŷ the loss clips.
+the fused form −log softmax(z)_y, with sigmoid + binary cross-entropy −y·log σ(z) −
+(1 − y)·log σ(−z) (backward's (p − y) takes no clip), otherwise the loss with its clip
+continued in a straight line (backward takes −y/ŷ at the clipped ŷ). The explanation
+names the samples whose ŷ the loss clips.
 
 The pass runs on twins of the layers and the loss: the model keeps its outputs,
 gradients, buffers and random streams (a dropout mask drawn for the explanation
@@ -36,10 +37,10 @@ from ..nn import (
     CategoricalCrossentropy,
     Layer,
     Loss,
-    Sigmoid,
-    Softmax,
     SoftmaxCategoricalCrossentropy,
+    fused_loss_for,
 )
+from ..training import Model, check_X
 from ._explanation import Explanation, Step
 from ._gradcheck import numerical_gradient
 
@@ -75,22 +76,29 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
         raise ValueError(f"explain param must be one of {target!r}'s parameters "
                          f"{target.params}; got {param!r}")
     index = _check_index(index, getattr(target, param).shape, param)
-    X = _check_X(X, layers)
-    fused = isinstance(layers[-1], Softmax) and isinstance(loss, CategoricalCrossentropy)
+    fused = fused_loss_for(layers[-1], loss)  # the Model's choice, or None
     # Everything below runs on twins: the model is left as it was found.
     layers, loss = [_twin(layer) for layer in layers], _twin(loss)
+    # X as the Model's own check gives it to the layers: cast to the model's dtype, or
+    # as given to a first Normalization (which standardises it in float64 first).
+    X = check_X(Model(layers), X, "X")
     with _global_random_state_kept():
         head, top = _forward_backward(layers, loss, fused, X, y)
     steps = _chain(layers, head, top, k, param, index)
     value = float(getattr(layers[k], "d" + param)[index])
-    numerical = _numerical(layers, loss, fused, X, y, k, param, index)
-    scale = max(abs(value), abs(numerical))
+    numerical, loss_value = _numerical(layers, loss, fused, X, y, k, param, index)
+    resolution = _resolution(getattr(target, param).dtype, loss_value)
+    # Relative to the larger of the two, or to the check's resolution where both are
+    # below it (an absolute floor, as gradient checkers use): 0 against −5e-13 is
+    # agreement, not a relative error of 1.
+    scale = max(abs(value), abs(numerical), resolution)
     return Explanation(
         parameter=f"layers[{k}].{param}[{index[0]}, {index[1]}]", layer=k, param=param,
         index=index, layer_repr=repr(target), loss=repr(head), n_samples=len(X),
         value=value, numerical=numerical,
-        relative_error=abs(value - numerical) / scale if scale > 0 else 0.0, steps=steps,
-        clipped=_clipped(loss, layers[-1].output, y), fused=fused)
+        relative_error=abs(value - numerical) / scale, steps=steps,
+        clipped=_clipped(loss, layers[-1].output, y), fused=fused is not None,
+        resolution=resolution)
 
 
 def _twin(part):
@@ -137,16 +145,16 @@ def _clipped(loss, output: np.ndarray, y) -> tuple[int, ...]:
 def _forward_backward(layers, loss, fused, X, y):
     """The model's own training pass; returns the head of the chain and its position.
 
-    The head is the loss, or the fused softmax + cross-entropy (which stands in for
-    the softmax layer's backward, as in the Model). ``top`` is the index of the first
+    The head is the loss, or the fused last layer + loss (which stands in for the
+    softmax's or sigmoid's backward, as in the Model). ``top`` is the index of the first
     layer *not* covered by the head's gradient: ``head.dinputs`` = ∂L/∂(input of
     ``layers[top]``), or ∂L/∂ŷ when ``top == len(layers)``.
     """
     output = X
     for layer in layers:
         output = layer.forward(output, training=True)
-    if fused:
-        head, top = SoftmaxCategoricalCrossentropy(), len(layers) - 1
+    if fused is not None:
+        head, top = fused, len(layers) - 1
     else:
         head, top = loss, len(layers)
     dvalues = head.backward(output, y)
@@ -201,18 +209,30 @@ def _chain(layers, head, top, k, param, index) -> list[Step]:
     return steps
 
 
-def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) -> float:
+#: the step ε of the numerical check
+STEP = 1e-6
+
+
+def _resolution(dtype, loss_value: float) -> float:
+    """The smallest |∂L/∂θ| the comparison resolves: the backward's own rounding (its
+    dtype's epsilon; at least 1e-8, cs231n's floor, for float64) or the difference
+    quotient's, 2.2e-16·|L| / ε (L(θ ± ε) each rounded in float64)."""
+    backward = max(float(np.finfo(dtype).eps), 1e-8)
+    return max(backward, float(np.finfo(np.float64).eps) * abs(loss_value) / STEP)
+
+
+def _numerical(layers, loss, fused, X, y, k, param, index,
+               eps: float = STEP) -> tuple[float, float]:
     """(L(θ + ε) − L(θ − ε)) / 2ε on a float64 copy, with this pass's dropout masks,
-    of the function backward differentiates."""
+    of the function backward differentiates; and L(θ)."""
     twins = [_float64_copy(layer) for layer in layers]
     X = X.astype(np.float64)
-    # The fused backward starts below the softmax, with (p − y): its function is the
-    # cross-entropy of the logits, in its log-softmax form (no clip, no log of 0).
-    # Likewise a sigmoid before a binary cross-entropy is evaluated from its logits: near
-    # 1, σ(z) has too few digits left for a difference quotient through the clip's slope.
-    logits = fused or (isinstance(layers[-1], Sigmoid) and isinstance(loss, BinaryCrossentropy))
-    run = twins[:-1] if logits else twins
-    targets = (_checks.check_labels("y", y, len(X), layers[-1].output.shape[1]) if fused
+    # The fused backward starts below the softmax (or sigmoid), with (p − y): its function
+    # is the cross-entropy of the logits, in its log-softmax (log σ) form: no clip, no log
+    # of 0, and no digits lost where σ(z) is within an ulp of 1.
+    softmax = isinstance(fused, SoftmaxCategoricalCrossentropy)
+    run = twins[:-1] if fused is not None else twins
+    targets = (_checks.check_labels("y", y, len(X), layers[-1].output.shape[1]) if softmax
                else None)
     loss = _twin(loss)
 
@@ -223,16 +243,16 @@ def _numerical(layers, loss, fused, X, y, k, param, index, eps: float = 1e-6) ->
                 output = twin.forward_with_mask(output)
             else:
                 output = twin.forward(output, training=True)
-        if fused:
+        if softmax:
             data_loss = _log_softmax_crossentropy(output, targets)
-        elif logits:
-            data_loss = _continued_binary_crossentropy(output, loss.check_targets(y, output.shape))
+        elif fused is not None:
+            data_loss = _logit_binary_crossentropy(output, loss.check_targets(y, output.shape))
         else:
             data_loss = _continued_loss(loss, output, y)
         return data_loss + loss.regularization_loss([twin for twin in twins if twin.params])
 
     element = getattr(twins[k], param)[index[0]:index[0] + 1, index[1]:index[1] + 1]
-    return float(numerical_gradient(objective, element, eps)[0, 0])
+    return float(numerical_gradient(objective, element, eps)[0, 0]), objective(None)
 
 
 def _log_softmax_crossentropy(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -257,18 +277,10 @@ def _continued_loss(loss, output: np.ndarray, y) -> float:
     return loss.calculate(clipped, y) + float(np.sum(slope * (output - clipped)))
 
 
-def _continued_binary_crossentropy(z: np.ndarray, y: np.ndarray) -> float:
-    """``_continued_loss`` of a binary cross-entropy of σ(z), from the logits ``z``: p = σ(z)
-    and 1 − p = σ(−z) each to full precision, so p − c keeps its digits beyond the clip."""
-    p, q = np.exp(-np.logaddexp(0, -z)), np.exp(-np.logaddexp(0, z))  # no overflow
-    low, high = EPS, 1 - EPS
-    inside = -(y * -np.logaddexp(0, -z) + (1 - y) * -np.logaddexp(0, z))
-    below = -(y * np.log(low) + (1 - y) * np.log(1 - low)) - (y / low - (1 - y) / (1 - low)) \
-        * (p - low)
-    above = -(y * np.log(high) + (1 - y) * np.log(1 - high)) \
-        - (y / high - (1 - y) / (1 - high)) * ((1 - high) - q)  # p − high = (1 − high) − q
-    losses = np.where(p < low, below, np.where(p > high, above, inside))
-    return float(np.mean(losses))
+def _logit_binary_crossentropy(z: np.ndarray, y: np.ndarray) -> float:
+    """Mean −y·log σ(z) − (1 − y)·log σ(−z), with −log σ(z) = log(1 + e^(−z)): the function
+    whose gradient is (σ − y) / (n·k), finite and to full precision however large |z|."""
+    return float(np.mean(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)))
 
 
 def _float64_copy(layer: Layer) -> Layer:
@@ -331,16 +343,3 @@ def _check_index(index, shape, param) -> tuple[int, int]:
     if not all(0 <= i < n for i, n in zip(index, shape, strict=True)):
         raise ValueError(f"explain index must lie within {param}'s shape {shape}; got {index}")
     return int(index[0]), int(index[1])
-
-
-def _check_X(X, layers) -> np.ndarray:
-    X = _checks.as_float_array("X", X)
-    if len(X) == 0:
-        raise ValueError("X is empty: explain needs at least one sample")
-    n_inputs = getattr(layers[0], "n_inputs", None)
-    if n_inputs is not None and X.shape[1] != n_inputs:
-        raise ValueError(f"X must have {n_inputs} features (columns) for {layers[0]!r}; "
-                         f"got shape {X.shape}")
-    # The dtype the Model would train in: that of the parameters.
-    dtypes = [getattr(layer, name).dtype for layer in layers for name in layer.params]
-    return X.astype(dtypes[0] if dtypes else X.dtype, copy=False)

@@ -78,15 +78,21 @@ class Explanation:
     numerical : float
         Central difference (L(θ + ε) − L(θ − ε)) / 2ε, computed in float64.
     relative_error : float
-        |value − numerical| / max(|value|, |numerical|) (0 when both are 0).
+        |value − numerical| / max(|value|, |numerical|, resolution).
+    resolution : float
+        The smallest |∂L/∂θ| the comparison resolves (an absolute floor): the
+        backward's rounding (its dtype's epsilon, at least 1e-8) or the difference
+        quotient's (2.2e-16·|L| / ε). Where value and numerical are both below it,
+        the error is relative to it, and the explanation says so.
     steps : list of Step
         The chain from the loss back to θ.
     clipped : tuple of int
         The samples whose prediction the loss clips to [1e-7, 1 − 1e-7] (where the
         target gives it weight): their loss value is capped there.
     fused : bool
-        Softmax + cross-entropy, differentiated together: backward's (p − y) takes no
-        clip, and the check differentiates −log softmax(z)_y. Otherwise the check
+        Softmax + cross-entropy (or sigmoid + binary cross-entropy), differentiated
+        together: backward's (p − y) takes no clip, and the check differentiates
+        −log softmax(z)_y (−y·log σ(z) − (1 − y)·log σ(−z)). Otherwise the check
         differentiates the loss with its clip continued as backward takes it.
     """
 
@@ -103,6 +109,7 @@ class Explanation:
     steps: list[Step]
     clipped: tuple[int, ...] = ()
     fused: bool = False
+    resolution: float = 0.0
 
     @property
     def terms(self) -> np.ndarray:
@@ -127,7 +134,8 @@ class Explanation:
                 "numerical": jsonable(self.numerical),
                 "relative_error": jsonable(self.relative_error),
                 "steps": [step.to_dict(samples) for step in self.steps],
-                "clipped": list(self.clipped), "fused": self.fused}
+                "clipped": list(self.clipped), "fused": self.fused,
+                "resolution": jsonable(self.resolution)}
 
 
 def jsonable(x):
@@ -207,6 +215,10 @@ def header(explanation) -> str:
 def footer(explanation) -> str:
     text = (f"numerical check, (L(θ + ε) − L(θ − ε)) / 2ε in float64: "
             f"{explanation.numerical:.10g} (relative error {explanation.relative_error:.2g})")
+    if max(abs(explanation.value), abs(explanation.numerical)) < explanation.resolution:
+        text += (f"\nboth are below the check's resolution {explanation.resolution:.2g} (the "
+                 "backward's rounding, or float64's in L(θ ± ε)): the error is relative to it "
+                 f"(absolute error {abs(explanation.value - explanation.numerical):.2g})")
     return text + "".join(f"\n{line}" for line in clipping_note(explanation))
 
 
@@ -225,7 +237,10 @@ def clipping_note(explanation) -> list[str]:
     lines = [f"clipped: {len(clipped)} of {n} sample{'s' * (n != 1)} "
              f"({'sample' if one else 'samples'} {which}) {'has' if one else 'have'} ŷ outside "
              "[1e-7, 1 − 1e-7], where the loss's value is clipped"]
-    if explanation.fused:
+    if explanation.fused and explanation.loss.startswith("Sigmoid"):
+        lines.append("  backward's (σ − y) uses no clip, and neither does the check: it "
+                     "differentiates −y·log σ(z) − (1 − y)·log σ(−z)")
+    elif explanation.fused:
         lines.append("  backward's (p − y) uses no clip, and neither does the check: it "
                      "differentiates −log softmax(z)_y")
     else:

@@ -189,7 +189,7 @@ def plot_network(model, *, ax=None, gradients: bool = False, title=None):
         raise ValueError("plot_network draws Dense layers; the model has none")
     if gradients and any(getattr(layer, "dweights", None) is None for layer in dense):
         raise ValueError("plot_network(gradients=True) needs a backward pass first "
-                         "(train the model, or call chainrule.explain)")
+                         "(train the model, or run its forward and backward pass)")
     fig, (ax,) = _figure(ax, size=(2.2 * (len(dense) + 1), 5))
     columns = [np.arange(dense[0].n_inputs)] + [np.arange(layer.n_neurons) for layer in dense]
     heights = [_neuron_heights(len(column)) for column in columns]

@@ -20,7 +20,9 @@ from ._losses import (
     Loss,
     MeanAbsoluteError,
     MeanSquaredError,
+    SigmoidBinaryCrossentropy,
     SoftmaxCategoricalCrossentropy,
+    fused_loss_for,
 )
 from ._metrics import Accuracy, CategoricalAccuracy, RegressionAccuracy
 from ._normalization import Normalization
@@ -29,6 +31,7 @@ __all__ = [
     "EPS", "INITS", "Accuracy", "BinaryCrossentropy", "Buffered", "CategoricalAccuracy",
     "CategoricalCrossentropy", "Dense", "Dropout", "Input", "Layer", "LeakyReLU", "Linear",
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "Normalization", "ReLU",
-    "RegressionAccuracy", "Sigmoid", "Softmax", "SoftmaxCategoricalCrossentropy", "Tanh",
-    "diagonal_jacobian", "get_default_dtype", "set_default_dtype",
+    "RegressionAccuracy", "Sigmoid", "SigmoidBinaryCrossentropy", "Softmax",
+    "SoftmaxCategoricalCrossentropy", "Tanh", "diagonal_jacobian", "fused_loss_for",
+    "get_default_dtype", "set_default_dtype"
 ]

@@ -301,10 +301,16 @@ class Dropout(Layer):
             np.copyto(self.binary_mask, binomial(None, keep, self.inputs.shape))
         else:
             # The same distribution, drawn without allocating: for u uniform in [0, 1),
-            # ⌊u + keep⌋ is 1 with probability keep, else 0.
-            self.rng.random(dtype=self.binary_mask.dtype, out=self.binary_mask)
-            self.binary_mask += keep
-            np.floor(self.binary_mask, out=self.binary_mask)
+            # ⌊u + keep⌋ is 1 with probability keep, else 0. A generator draws float32 or
+            # float64 only: a float16 mask takes float32 draws, the float32 layer's mask.
+            draws = self.binary_mask
+            if draws.dtype not in (np.float32, np.float64):
+                draws = self._buffer("draws", self.inputs.shape, np.float32)
+            self.rng.random(dtype=draws.dtype, out=draws)
+            draws += keep
+            np.floor(draws, out=draws)
+            if draws is not self.binary_mask:
+                np.copyto(self.binary_mask, draws)
         # Scaling the kept units by 1/keep now keeps inference free of any correction.
         self.binary_mask /= keep
         np.multiply(self.inputs, self.binary_mask, out=self.output)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _kernels
 from .._checks import as_float_array, check_labels, check_targets
-from ._activations import Softmax
+from ._activations import Sigmoid, Softmax
 from ._buffers import Buffered
 
 # Predictions are kept inside [EPS, 1 − EPS] so that log(0) and 1/0 never happen.
@@ -268,6 +268,73 @@ class BinaryCrossentropy(Loss):
 
     def local_rule(self) -> str:
         return ("BinaryCrossentropy: ∂L/∂ŷ = −(y/ŷ − (1 − y)/(1 − ŷ)) / (n_outputs·n_samples)")
+
+
+class SigmoidBinaryCrossentropy(Buffered):
+    """Sigmoid followed by binary cross-entropy, with the fused backward pass.
+
+    Chaining ∂L/∂σ = −(y/σ − (1 − y)/(1 − σ)) through σ' = σ(1 − σ) collapses to
+    ∂L/∂z = σ − y (per output, over outputs and samples), as for softmax + cross-entropy.
+    The chain divides by 1 − σ, which float32 rounds to an ulp or two once |z| > 16, and
+    takes its slope at the loss's clip, so a confidently wrong sample loses its gradient;
+    σ − y has neither problem. The Model uses it for a ``Sigmoid`` last layer and a
+    ``BinaryCrossentropy`` loss (the forward loss, with its clip, is unchanged).
+    """
+
+    def __init__(self):
+        self.activation = Sigmoid()
+        self.loss = BinaryCrossentropy()
+
+    def forward(self, inputs: np.ndarray, y_true: np.ndarray) -> float:
+        """``inputs`` (n, k) logits → mean loss; stores ``output`` (probabilities)."""
+        self.output = self.activation.forward(inputs)
+        return self.loss.calculate(self.output, y_true)
+
+    def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """``dvalues`` are the sigmoid outputs; returns (σ − y) / (n_outputs·n_samples)."""
+        dvalues = self.loss._check_predictions("dvalues", dvalues)
+        self.dinputs = self.gradient(dvalues, self.loss.check_targets(y_true, dvalues.shape))
+        return self.dinputs
+
+    def gradient(self, dvalues, y_true):
+        """(σ − y) / (k·n) for probabilities ``dvalues`` (n, k), trusting its inputs."""
+        samples, outputs = dvalues.shape
+        dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        np.subtract(dvalues, y_true, out=dinputs)
+        dinputs /= outputs * samples
+        return dinputs
+
+    def __repr__(self) -> str:
+        return "SigmoidBinaryCrossentropy()"
+
+    def local_rule(self) -> str:
+        """Sigmoid and binary cross-entropy together: the rule ``backward`` uses."""
+        return "sigmoid + binary cross-entropy: ∂L/∂z = (σ − y) / (n_outputs·n_samples)"
+
+
+def fused_loss_for(last_layer, loss):
+    """The fused last layer + loss the Model uses in place of their chained backward
+    passes, or None: softmax + cross-entropy, sigmoid + binary cross-entropy.
+
+    Only for the classes' own math: a subclass that changes ``forward`` or ``backward``
+    (a temperature softmax, a swish), or a loss that changes its gradient, has another
+    derivative than (p − y), and keeps its own chain.
+    """
+    for layer_class, loss_class, fused in (
+            (Softmax, CategoricalCrossentropy, SoftmaxCategoricalCrossentropy),
+            (Sigmoid, BinaryCrossentropy, SigmoidBinaryCrossentropy)):
+        if (_own_math(last_layer, layer_class, ("forward", "backward"))
+                and _own_math(loss, loss_class, ("forward", "backward", "sample_losses",
+                                                 "gradient", "calculate"))):
+            return fused()
+    return None
+
+
+def _own_math(part, base: type, methods: tuple[str, ...]) -> bool:
+    """``part`` is a ``base`` whose ``methods`` are ``base``'s (on its class and itself)."""
+    return (isinstance(part, base)
+            and all(getattr(type(part), name) is getattr(base, name) for name in methods)
+            and not any(name in vars(part) for name in methods))
 
 
 class MeanSquaredError(Loss):

@@ -14,7 +14,7 @@ The same layer undoes the scaling with ``invert=True`` (``x · σ + μ``): adapt
 one on the regression targets, train on ``targets.transform(y)`` (the network
 and the loss see standardised targets, numbers near 1), then append
 ``targets.inverted()`` to the model, and its predictions come back in the
-targets' own units::
+targets' own units, as float64 (a target of 1e8 + N(0, 3) keeps its digits)::
 
     inputs, targets = Normalization().adapt(X), Normalization().adapt(y)
     model = Model([inputs, Dense(n, 64), ReLU(), Dense(64, 1), Linear()])
@@ -53,8 +53,9 @@ class Normalization(Layer):
 
     #: arrays that are part of the layer but not trained: model files save them
     state_arrays = ("mean", "std")
-    #: the dtype ``forward`` hands on; None: the inputs'. A Model whose first layer this
-    #: is sets its own (see ``take_model_inputs``), so its float32 network stays float32.
+    #: the dtype ``forward`` hands on; None: the inputs' (float64 for ``invert``). A Model
+    #: whose first layer this is sets its own (see ``take_model_inputs``), so its float32
+    #: network stays float32.
     output_dtype = None
 
     def __init__(self, n_features: int | None = None, *, mean=None, std=None,
@@ -189,11 +190,14 @@ class Normalization(Layer):
 
         Computed in float64 whatever the inputs, and rounded once to ``output_dtype``
         (the inputs' dtype unless a Model set its own): the subtraction of μ is where
-        a large common offset cancels, so it must see every digit the data has.
+        a large common offset cancels, so it must see every digit the data has. Inverted,
+        the output is float64: back in the data's own units, a large μ needs float64's
+        digits (targets of 1e8 + N(0, 3) in float32 would keep 3 distinct values of 400).
         """
         self._check_adapted()
         self.inputs = _check_inputs(self, inputs, self.n_inputs)
-        dtype = self.output_dtype or self.inputs.dtype
+        dtype = self.output_dtype or (np.dtype(np.float64) if self.invert
+                                      else self.inputs.dtype)
         self.output = self._buffer("output", self.inputs.shape, dtype)
         # The first operation in float64; the second computes in float64 too and rounds
         # each result once as it writes it into the output.
@@ -208,12 +212,17 @@ class Normalization(Layer):
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
-        """∂((x − μ)/σ)/∂x = 1/σ per feature (σ for ``invert``): a fixed scale per column."""
+        """∂((x − μ)/σ)/∂x = 1/σ per feature (σ for ``invert``): a fixed scale per column.
+
+        ``dinputs`` has the inputs' dtype (an inverted last layer gets float64 ``dvalues``;
+        the float32 network below it keeps float32 gradients).
+        """
         dvalues = self._check_dvalues(dvalues)
         if not self.compute_dinputs:  # the Model's first layer: nothing upstream needs it
             return None
-        std = self._scale(dvalues.dtype)
-        self.dinputs = self._buffer("dinputs", dvalues.shape, dvalues.dtype)
+        dtype = self.inputs.dtype
+        std = self._scale(dtype)
+        self.dinputs = self._buffer("dinputs", dvalues.shape, dtype)
         if self.invert:
             np.multiply(dvalues, std, out=self.dinputs)
         else:

@@ -9,7 +9,7 @@ Most names are aliases (``Activation_ReLU is ReLU``). ``Layer_Dense`` and
 ``Layer_Dropout`` are small subclasses that take the book's arguments: the
 regularisers positionally, and ``Layer_Dropout(0.1).rate == 0.9``, the book's
 keep rate. ``Model`` is a subclass whose ``train`` keeps the data's order, as the
-book's does. ``Layer_Input`` is ``chainrule.layers.Input``.
+book's does. ``Layer_Input`` is ``chainrule.Input``.
 
 The name ``nnfs`` is this module, so a script's ``nnfs.init()`` keeps working:
 it seeds NumPy's global generator, as the package's ``init`` does, but — unlike

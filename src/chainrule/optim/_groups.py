@@ -31,7 +31,11 @@ def adopt_changes(master: np.ndarray, param: np.ndarray) -> None:
     """Take into the float32 ``master`` each float16 ``param`` element changed since the
     last step wrote it (``set_parameters``, a user's edit); the others keep the digits
     float16 cannot hold."""
-    np.copyto(master, param, where=param != master.astype(param.dtype))
+    # A master beyond float16's range (a file's, or the book's unchecked update_params)
+    # rounds to ±inf here, as round_into rounds it: no overflow to warn about.
+    with np.errstate(over="ignore"):
+        written = master.astype(param.dtype)
+    np.copyto(master, param, where=param != written)
 
 
 def round_into(param: np.ndarray, master: np.ndarray) -> bool:

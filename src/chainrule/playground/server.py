@@ -420,8 +420,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, open_browser: bool = True,
     Parameters
     ----------
     host : str
-        Address to listen on; anything but the loopback prints a warning, since
-        the page has no login and anyone who can reach it can use it. Pages are
+        Address to listen on (an empty one is refused); anything but the loopback
+        prints a warning, since the page has no login and anyone who can reach it
+        can use it. Pages are
         served to this machine's names and to this address (any IP address for
         ``0.0.0.0`` or ``::``), never to another DNS name (see ``_LocalOnly``).
     port : int
@@ -431,7 +432,11 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, open_browser: bool = True,
     """
     import uvicorn
 
-    if host not in LOCAL_HOSTS:
+    if not host.strip():
+        # The socket layer reads "" as every interface: an unset variable must not do that.
+        raise ValueError("--host must name an address, such as 127.0.0.1 (this machine only) "
+                         f"or 0.0.0.0 (every interface); got {host!r}")
+    if host.lower() not in LOCAL_HOSTS:
         print(f"warning: --host {host} lets other machines reach the playground, which has no "
               "login; use it only on a network you trust", file=sys.stderr)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

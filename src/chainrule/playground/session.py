@@ -140,7 +140,8 @@ class Session:
             # diverged weights overflow there (the loop itself reports TrainingDiverged).
             with _quiet():
                 self.model.train(self.X_train, self.y_train,
-                                 epochs=epochs or self.settings["epochs_per_frame"],
+                                 epochs=(self.settings["epochs_per_frame"] if epochs is None
+                                         else epochs),
                                  batch_size=self.settings["batch_size"], rng=self.rng,
                                  print_every=None, progress=False,
                                  callbacks=[_StopWhenAsked(self.cancel, self.rng)])

@@ -21,10 +21,11 @@ from ._callbacks import (
     overrides,
     upwards,
 )
+from ._data_checks import check_X
 from ._loop import TrainingDiverged
 from ._model import Model
 from ._schedulers import LearningRateCallback, LearningRateScheduler, ReduceLROnPlateau
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "GradientMonitor", "LearningRateCallback",
-           "LearningRateScheduler", "Model", "ReduceLROnPlateau", "TrainingDiverged",
+           "LearningRateScheduler", "Model", "ReduceLROnPlateau", "TrainingDiverged", "check_X",
            "missing_monitor", "overrides", "upwards"]

@@ -42,13 +42,15 @@ def check_data(model, X, y, x_name: str, y_name: str):
         given = "a scalar" if y_array.ndim == 0 else f"{len(y_array)}"
         raise ValueError(f"{x_name} and {y_name} must have the same number of samples; "
                          f"got {len(X)} and {given}")
-    n_outputs = _output_width_of(model, X)
+    n_outputs, output_dtype = _output_of(model, X)
     if isinstance(model.loss, CategoricalCrossentropy):
         y_array = _checks.check_labels(y_name, y_array, len(X), n_outputs)
     elif model.loss is not None:
+        # Targets in the output's dtype: the model's, or float64 after an inverted
+        # Normalization (targets in their own units, e.g. 1e8 + N(0, 3), keep their digits).
         y_array = _checks.check_targets(y_name, y_array, (len(X), n_outputs))
-        y_array = _checks.check_dtype_range(y_name, y_array, model.dtype)
-        y_array = y_array.astype(model.dtype, copy=False)
+        y_array = _checks.check_dtype_range(y_name, y_array, output_dtype)
+        y_array = y_array.astype(output_dtype, copy=False)
     return X, y_array
 
 
@@ -67,7 +69,13 @@ def check_batch_size(batch_size):
     return _checks.check_positive_int("batch_size", batch_size)
 
 
-def _output_width_of(model, X) -> int:
-    # One sample through the network tells the width of the output, whatever the layers.
-    model._output_width = model.forward(X[:1], training=False).shape[1]
-    return model._output_width
+def _output_of(model, X) -> tuple[int, np.dtype]:
+    """The width and dtype of the network's output: one sample through it tells them,
+    whatever the layers."""
+    # Only the shape and dtype count: a value that overflows on the way is the run's to
+    # report (as TrainingDiverged, or the loss's refusal of a non-finite output), not a
+    # warning here.
+    with np.errstate(all="ignore"):
+        output = model.forward(X[:1], training=False)
+    model._output_width = output.shape[1]
+    return model._output_width, output.dtype

@@ -52,6 +52,8 @@ def figures(plan: Plan) -> tuple[str, ...]:
 
 def _start(model, plan: Plan) -> None:
     """Apply the plan to the model: the first change ``train`` makes."""
+    if plan.commit_draw is not None:
+        plan.commit_draw()  # the split's seed was drawn from a copy of the stream
     source = plan.resume
     if source is not None and source is not model:
         checkpoints.copy_training_state(source, model)

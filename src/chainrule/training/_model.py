@@ -20,8 +20,8 @@ from ..nn import (
     Loss,
     RegressionAccuracy,
     Sigmoid,
-    Softmax,
     SoftmaxCategoricalCrossentropy,
+    fused_loss_for,
 )
 from ..optim import Optimizer
 from . import _loop as training
@@ -102,10 +102,9 @@ class Model(Buffered):
             layer.prev, layer.next = before, after
         self.trainable_layers = [layer for layer in self.layers if layer.params]
         self.loss.remember_trainable_layers(self.trainable_layers)
-        self.fused_loss = None
-        if isinstance(self.layers[-1], Softmax) and isinstance(self.loss, CategoricalCrossentropy):
-            # Chaining −y/p through the softmax Jacobian collapses to p − y: use it.
-            self.fused_loss = SoftmaxCategoricalCrossentropy()
+        # Chaining −y/p through the softmax Jacobian collapses to p − y (and the binary
+        # cross-entropy through σ' to σ − y): use it.
+        self.fused_loss = fused_loss_for(self.layers[-1], self.loss)
         if self.accuracy is None:
             self.accuracy = _default_accuracy(self.loss, self.layers[-1])
         # The fused loss stands in for the softmax layer's backward pass.
@@ -117,7 +116,9 @@ class Model(Buffered):
     @property
     def softmax_classifier_output(self) -> SoftmaxCategoricalCrossentropy | None:
         """The fused softmax + cross-entropy the model uses, if any (the book's name)."""
-        return self.fused_loss if self._finalized else None
+        if self._finalized and isinstance(self.fused_loss, SoftmaxCategoricalCrossentropy):
+            return self.fused_loss
+        return None
 
     @property
     def output_layer_activation(self) -> Layer:

@@ -10,6 +10,7 @@ loss and the accuracy compare with. The ``Plan`` it returns is all the loop in
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ class Plan:
     resume: object = None  # a Model loaded from the checkpoint to continue from
     signature: dict = field(default_factory=dict)
     last: int = 0  # the last epoch to run
+    # The split's seed is drawn from a copy of the run's stream (rng, or NumPy's global
+    # state): ``training._start`` calls this to move the stream itself on by that draw, so
+    # that a run refused after the plan (a callback's check_run) leaves it where it was.
+    commit_draw: object = None
 
     @property
     def n_steps(self) -> int:
@@ -85,9 +90,10 @@ def make_plan(model, X, y, epochs, batch_size, validation_data, print_every, shu
         split_seed = state.get("split_seed")
     else:
         split_seed = None
+    commit_draw = None
     if validation_split is not None:
         if split_seed is None:
-            split_seed = int(_draw_seed(generator))
+            split_seed, commit_draw = _draw_seed(generator)
         train_rows, val_rows = _split(model, y, validation_split, split_seed)
         validation = X[val_rows], y[val_rows]
         X, y = X[train_rows], y[train_rows]
@@ -96,7 +102,8 @@ def make_plan(model, X, y, epochs, batch_size, validation_data, print_every, shu
     if validation is not None:
         validation = (validation[0], *model._training_targets(validation[1]))
     return Plan(X, targets, labels, validation, epochs, batch_size, print_every, bool(shuffle),
-                generator, progress, checkpoint, callbacks, resume, signature)
+                generator, progress, checkpoint, callbacks, resume, signature,
+                commit_draw=commit_draw)
 
 
 def _check_callbacks(callbacks) -> list:
@@ -131,10 +138,22 @@ def _check_checkpoint_path(checkpoint) -> str | None:
     return path
 
 
-def _draw_seed(generator) -> int:
+def _draw_seed(generator):
+    """The split's seed, drawn from a copy of ``generator`` (NumPy's global state when
+    None), and the function that moves the stream itself on by that draw: planning
+    changes nothing, not even a Generator the caller passed as ``rng``."""
     if generator is None:
-        return np.random.randint(2**31)
-    return generator.integers(2**63)
+        stream = np.random.RandomState()
+        stream.set_state(np.random.get_state())
+        seed, after = int(stream.randint(2**31)), stream.get_state()
+        return seed, lambda: np.random.set_state(after)
+    stream = copy.deepcopy(generator)
+    seed, after = int(stream.integers(2**63)), stream.bit_generator.state
+
+    def commit():
+        generator.bit_generator.state = after
+
+    return seed, commit
 
 
 def _split(model, y, fraction: float, seed: int):
