@@ -985,3 +985,50 @@ def test_a_constructor_only_subclass_with_abc_or_typing_among_its_bases_keeps_sa
     loaded = cr.Model.load(tmp_path / "m")
     assert type(loaded.layers[1]) is cr.Sigmoid
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# -- what is written reads back: the header's bound on objects and lists -----------------------
+
+
+@pytest.mark.parametrize("text", ["[", "{", "a[b{c", '\\"[', "[" * 50])
+def test_brackets_inside_text_are_not_counted_as_containers(tmp_path, text):
+    # 10,001 feature names holding a bracket: a header of few containers (the reader counted
+    # every '[' and '{' byte, and refused a file chainrule had just written).
+    model = cr.Model([cr.Dense(2, 2, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.finalize()
+    names = [f"{text}{i}" for i in range(10_001)]
+    model.metadata = {"features": names}
+    model.save(tmp_path / "m.chainrule")
+    assert cr.Model.load(tmp_path / "m.chainrule").metadata["features"] == names
+
+
+def test_a_header_beyond_the_container_bound_is_refused_at_save_not_at_load(tmp_path):
+    from chainrule.files._values import MAX_CONTAINERS
+
+    model = cr.Model([cr.Dense(2, 2, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    model.finalize()
+    model.metadata = {"rows": [[i] for i in range(MAX_CONTAINERS + 1)]}
+    with pytest.raises(ValueError, match="objects and lists"):
+        model.save(tmp_path / "m.chainrule")
+    assert not (tmp_path / "m.chainrule").exists()
+    model.metadata = {"rows": [[i] for i in range(MAX_CONTAINERS - 100)]}
+    model.save(tmp_path / "m.chainrule")  # within the bound (with the header's own): reads back
+    assert cr.Model.load(tmp_path / "m.chainrule").metadata == model.metadata
+
+
+@pytest.mark.parametrize("blob", [
+    pytest.param(b'"' + b'\\"' * 2_000_000 + b"\\", id="escaped-quotes-cut"),
+    pytest.param(b'"' * 4_000_000, id="quotes"),
+    pytest.param(b'["' + b"a" * 4_000_000, id="unterminated"),
+])
+def test_counting_containers_is_linear_on_hostile_headers(blob):
+    import time
+
+    from chainrule.files._values import parse_json
+
+    start = time.process_time()
+    with pytest.raises(ValueError):  # not JSON: the loader reports it as a ModelFileError
+        parse_json(blob)
+    assert time.process_time() - start < 2.0  # a quadratic scan takes minutes here

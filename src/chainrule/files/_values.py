@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 
 import numpy as np
 
@@ -31,10 +32,20 @@ GENERATORS = {cls.__name__: cls for cls in (
 _MT_WORDS = 624
 
 
+# A JSON string once its escapes are gone: a quote, other bytes, a quote (a single-byte
+# repeat: no backtracking and no memory beyond the result, on any input).
+_STRINGS = re.compile(rb'"[^"]*"')
+
+
 def parse_json(blob) -> object:
     """Parse a header: refuse NaN/Infinity and, before parsing, too many containers."""
     blob = bytes(blob)
-    containers = blob.count(b"{") + blob.count(b"[")
+    # Brackets inside strings are text, not containers: count the ones outside them. An
+    # escape is a backslash and the byte after it, so dropping escaped backslashes, then
+    # escaped quotes, leaves every string as quote, text, quote.
+    unescaped = blob.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = _STRINGS.sub(b"", unescaped)
+    containers = structure.count(b"{") + structure.count(b"[")
     if containers > MAX_CONTAINERS:
         raise ModelFileError(f"chainrule.json holds {containers} objects or lists; at most "
                              f"{MAX_CONTAINERS} are allowed")
@@ -55,15 +66,17 @@ def check_json(value, where: str, *, loading: bool, skip: tuple = ()) -> None:
     """
     # Each entry is (value, the path of its container, its key, depth); a path is only
     # spelled out for containers and errors, and no container is expanded past the bound.
-    stack, pushed = [(value, "", None, 0)], 1
+    stack, pushed, containers = [(value, "", None, 0)], 1, 0
     while stack:
         item, parent, key, depth = stack.pop()
         path = where if key is None else f"{parent}[{key!r}]"
         if isinstance(item, (dict, list)):
             pushed += len(item)
-            if pushed > MAX_VALUES or depth >= MAX_DEPTH:
+            containers += 1  # the reader's bound too: what is written must read back
+            if pushed > MAX_VALUES or depth >= MAX_DEPTH or containers > MAX_CONTAINERS:
                 _fail(loading, ValueError, f"{path} holds more than {MAX_VALUES} values or "
-                                           f"nests deeper than {MAX_DEPTH}")
+                                           f"{MAX_CONTAINERS} objects and lists, or nests "
+                                           f"deeper than {MAX_DEPTH}")
             if isinstance(item, list):
                 stack.extend((child, path, i, depth + 1) for i, child in enumerate(item))
                 continue
