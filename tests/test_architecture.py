@@ -191,3 +191,19 @@ def test_a_schedule_is_the_same_object_wherever_it_is_imported_from():
     assert cr.CosineDecay is callbacks.CosineDecay is schedules.CosineDecay is optim.CosineDecay
     assert cr.ReduceLROnPlateau is schedules.ReduceLROnPlateau is training.ReduceLROnPlateau
     assert cr.Model is training.Model and cr.Dense is importlib.import_module("chainrule.nn").Dense
+
+
+def test_import_chainrule_pulls_in_numpy_and_the_standard_library_only():
+    import subprocess
+    import sys
+
+    code = ("import sys; import numpy; before = set(sys.modules); import chainrule; "
+            "print(' '.join(sorted({m.split('.')[0] for m in set(sys.modules) - before})))")
+    imported = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                              text=True).stdout.split()
+    outside = [name for name in imported if name not in {"chainrule", "numpy"}
+               and name not in sys.stdlib_module_names and name != "cython_runtime"
+               and not name.startswith("_cython")]
+    assert outside == []
+    # difflib (a refusal's "did you mean") is imported when a refusal is written, not before
+    assert "difflib" not in imported and "matplotlib" not in imported

@@ -22,7 +22,6 @@ A callback stops training by setting ``model.stop_training = True``.
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 import os
@@ -91,6 +90,8 @@ def missing_monitor(callback: Callback, monitor: str, figures) -> str:
         return message + held_out
     candidates = [*figures, *(name for name in ("val_loss", "val_accuracy")
                               if name not in figures)]
+    import difflib  # only for this message: `import chainrule` stays light
+
     close = difflib.get_close_matches(monitor, candidates, n=1)
     if not close:
         return message
