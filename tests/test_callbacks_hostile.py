@@ -15,6 +15,7 @@ from chainrule.callbacks import (
     CSVLogger,
     EarlyStopping,
     ExponentialDecay,
+    GradientMonitor,
     LinearWarmup,
     ReduceLROnPlateau,
     StepDecay,
@@ -365,3 +366,49 @@ def test_the_figures_of_a_plan_are_exported_for_callbacks(spiral):
                               None, 0.25)
     assert training.figures(plan) == ("loss", "accuracy", "data_loss", "reg_loss", "lr",
                                       "val_loss", "val_accuracy")
+
+
+# -- what the mutation run found unguarded -----------------------------------------------------
+
+
+def test_the_defaults_are_keras_own():
+    # keras.callbacks.ReduceLROnPlateau / EarlyStopping, as documented.
+    plateau = ReduceLROnPlateau()
+    assert (plateau.monitor, plateau.reduction, plateau.patience, plateau.min_delta,
+            plateau.cooldown, plateau.min_lr, plateau.mode) == \
+        ("val_loss", 0.1, 10, 1e-4, 0, 0.0, "auto")
+    stopping = EarlyStopping()
+    assert (stopping.monitor, stopping.patience, stopping.min_delta, stopping.mode,
+            stopping.baseline, stopping.restore_best_weights) == \
+        ("val_loss", 0, 0.0, "auto", None, False)
+
+
+def test_a_state_without_a_wait_count_waits_from_zero():
+    # A checkpoint written before EarlyStopping kept its count resumes as a fresh count.
+    stopping = EarlyStopping("loss", patience=2)
+    stopping.set_state({"best": 0.5, "best_epoch": 1})
+    assert stopping.wait == 0
+
+
+def test_the_gradient_monitor_averages_each_epoch_on_its_own():
+    # Each epoch's figure is the mean over that epoch's steps of ‖∂L/∂θ‖, computed here by
+    # a recorder that reads the same gradients after every step.
+    class Recorder(Callback):
+        def __init__(self):
+            self.norms = []
+
+        def on_batch_end(self, step, logs=None):
+            layer = self.model.layers[0]
+            self.norms.append(math.sqrt(float(np.sum(layer.dweights ** 2))
+                                        + float(np.sum(layer.dbiases ** 2))))
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(12, 2)), rng.integers(0, 3, 12)
+    model = cr.Model([cr.Dense(2, 4, dtype=np.float64, rng=0), cr.Tanh(),
+                      cr.Dense(4, 3, dtype=np.float64, rng=1), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD(0.5))
+    monitor, recorder = GradientMonitor(), Recorder()
+    model.train(X, y, epochs=3, batch_size=4, shuffle=False, print_every=None, progress=False,
+                callbacks=[recorder, monitor])
+    per_epoch = np.array(recorder.norms).reshape(3, 3).mean(axis=1)
+    np.testing.assert_allclose(monitor.grad_norms[monitor.labels[0]], per_epoch, rtol=1e-12)

@@ -53,6 +53,13 @@ def test_demo_trains_the_books_network_and_writes_its_files(tmp_path, capsys):
     series = len(model.history)
     assert series == 5 and sum(p.size for pair in model.get_parameters() for p in pair) == 387
     assert (tmp_path / "model.chainrule").stat().st_size < 8 * 10_000 * series + 20_000
+    # The spiral's training range is recorded, so predict warns of points far outside it.
+    low, high = model.metadata["range"]["min"], model.metadata["range"]["max"]
+    assert len(low) == len(high) == 2 and all(-1.01 < a < -0.5 < 0.5 < b < 1.01
+                                               for a, b in zip(low, high, strict=True))
+    (tmp_path / "far.csv").write_text("0.1,0.2\n40,-40\n")
+    code, _, err = run(capsys, "predict", tmp_path / "model.chainrule", tmp_path / "far.csv")
+    assert code == 0 and "outside" in err
 
 
 # -- real tables with the default options -------------------------------------------------------

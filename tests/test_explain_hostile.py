@@ -376,3 +376,36 @@ def test_the_resolution_grows_with_the_loss():
     penalty = model.loss.regularization_loss(model.layers[2])
     assert penalty > 1e3
     assert e.resolution >= np.finfo(np.float64).eps * penalty / 1e-6
+
+
+# -- the text rendering's pieces, at their limits (what the mutation run found unguarded) -------
+
+
+def test_a_step_without_numbers_renders_as_empty_text():
+    from chainrule.inspection._explanation import numbers
+
+    assert numbers(None) == ""
+    assert numbers(np.float64(-0.0)) == "0"
+
+
+def test_a_vector_shows_its_first_units_then_an_ellipsis():
+    from chainrule.inspection._explanation import SHOWN_UNITS, numbers
+
+    assert SHOWN_UNITS == 4
+    assert numbers(np.arange(10.0).reshape(2, 5)) == "[0, 1, 2, 3, …]"
+    assert numbers(np.arange(8.0).reshape(2, 4)) == "[0, 1, 2, 3]"
+    assert numbers(np.array([1.5, 2.0, 3.0, 4.0])) == "1.5   2   3   …"
+
+
+def test_many_clipped_samples_are_named_up_to_ten():
+    from types import SimpleNamespace
+
+    from chainrule.inspection._explanation import clipping_note
+
+    many = SimpleNamespace(clipped=tuple(range(0, 24, 2)), n_samples=30, fused=True,
+                           loss="SoftmaxCategoricalCrossentropy")
+    first = clipping_note(many)[0]
+    assert "clipped: 12 of 30 samples (samples 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, …)" in first
+    one = SimpleNamespace(clipped=(7,), n_samples=1, fused=True,
+                          loss="SoftmaxCategoricalCrossentropy")
+    assert "clipped: 1 of 1 sample (sample 7) has" in clipping_note(one)[0]

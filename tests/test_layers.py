@@ -246,3 +246,14 @@ def test_set_default_dtype_is_one_place_to_make_a_model_float64():
     assert cr.Dense(2, 2).weights.dtype == np.float32 == cr.get_default_dtype()
     with pytest.raises(TypeError, match="floating-point"):
         cr.set_default_dtype(np.int32)
+
+
+def test_a_cached_constant_is_read_only_and_reused():
+    # Softmax's column of ones is shared by every call: a write into it would corrupt the
+    # next forward pass, so NumPy must refuse the write.
+    softmax = Softmax()
+    ones = softmax._constant(1, (3, 1), np.dtype(np.float32))
+    assert ones is softmax._constant(1, (3, 1), np.dtype(np.float32))
+    assert not ones.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        ones[0, 0] = 2.0

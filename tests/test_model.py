@@ -200,3 +200,14 @@ def test_divergence_stops_with_a_clear_error():
     model.set(loss=MeanSquaredError(), optimizer=cr.SGD(learning_rate=1e10))
     with pytest.raises(cr.TrainingDiverged, match=r"epoch \d+, step 1.*lower learning rate"):
         model.train(X, np.zeros((2, 2)), epochs=50, print_every=None)
+
+
+def test_inputs_already_in_the_models_dtype_are_not_copied():
+    # predict and evaluate read X as given when it already is what the layers take.
+    from chainrule.training import check_X
+
+    model = Model([Dense(3, 2, rng=0), Softmax()])
+    X = np.ones((5, 3), dtype=np.float32)
+    assert check_X(model, X, "X") is X
+    as_float64 = check_X(model, X.astype(np.float64), "X")
+    assert as_float64.dtype == np.float32 and not np.shares_memory(as_float64, X)

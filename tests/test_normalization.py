@@ -1,6 +1,8 @@
 """Normalization: statistics learned by adapt, never trained, saved in model files;
 gradient-checked like every layer; regression targets standardised and back."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -165,3 +167,15 @@ def test_regression_targets_with_mean_1e4_and_std_1e3_train_standardised(tmp_pat
     r2 = 1 - np.sum((predictions - y) ** 2) / np.sum((y - y.mean()) ** 2)
     assert r2 > 0.97
     assert np.sqrt(np.mean((predictions - y) ** 2)) < 200  # in the targets' units
+
+
+@pytest.mark.parametrize("where, value", [("max", 1e39), ("min", -1e39)])
+def test_a_value_standardising_beyond_float32_is_named_with_its_end(where, value):
+    # The refusal names the column's end that does not fit (its largest or its smallest).
+    layer = Normalization()
+    layer.adapt(np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]]))
+    X = np.array([[0.5, 1.0], [1.5, 2.0]])
+    X[0, 1] = value
+    model = cr.Model([layer, cr.Dense(2, 2, rng=0), cr.Softmax()])
+    with pytest.raises(ValueError, match=re.escape(f"column 1 holds {value:g}")):
+        model.predict(X)

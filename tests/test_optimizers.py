@@ -240,3 +240,19 @@ def test_a_float32_step_allocates_no_array(make, path):
         tracemalloc.stop()
         cr.use_kernels(previous)
     assert peak < 16_384
+
+
+def test_an_optimizer_written_on_the_base_class_has_no_decay():
+    # A user's optimizer (the book's pattern) that passes only a learning rate keeps it.
+    from chainrule import Optimizer
+
+    class Plain(Optimizer):
+        def update_params(self, layer):
+            layer.weights -= self.current_learning_rate * layer.dweights
+
+    plain = Plain(0.1)
+    assert plain.decay == 0.0
+    for _ in range(3):
+        plain.pre_update_params()
+        plain.post_update_params()
+    assert plain.current_learning_rate == 0.1

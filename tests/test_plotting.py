@@ -194,3 +194,26 @@ def test_make_figures_writes_the_pngs_and_the_readme_quotes_its_output(tmp_path)
     explanation = result["explanation"]
     assert explanation.relative_error < 1e-7
     assert str(explanation) in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_plot_network_scales_its_drawing_with_the_network():
+    # The figure widens by a column per Dense layer, the axes frame exactly the columns,
+    # neurons shrink as a column crowds (never below 20 pt²), and lines thin out as a
+    # layer's weights pass 64 (the sqrt of the crowding), so a big layer stays readable.
+    from matplotlib.collections import LineCollection, PathCollection
+
+    model = cr.Model([cr.Dense(2, 30, rng=0), cr.ReLU(), cr.Dense(30, 256, rng=1), cr.ReLU(),
+                      cr.Dense(256, 3, rng=2), cr.Softmax()])
+    figure = cr.plotting.plot_network(model)
+    ax = figure.axes[0]
+    np.testing.assert_allclose(figure.get_size_inches(), [2.2 * 4, 5])
+    np.testing.assert_allclose(ax.get_xlim(), [-0.4, 3.4])
+    np.testing.assert_allclose(ax.get_ylim(), [-0.06, 1.16])
+    sizes = [c.get_sizes()[0] for c in ax.collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(sizes, [220.0, 220.0 / 5, 20.0, 220.0])  # 2, 30, 256, 3
+    lines = [c for c in ax.collections if isinstance(c, LineCollection)]
+    for collection, layer in zip(lines, [model.layers[0], model.layers[2], model.layers[4]],
+                                 strict=True):
+        crowding = max(1.0, np.sqrt(layer.weights.size / 64))
+        magnitude = np.sort(np.abs(layer.weights).ravel()) / np.abs(layer.weights).max()
+        np.testing.assert_allclose(collection.get_linewidths(), 0.3 + 4.0 * magnitude / crowding)

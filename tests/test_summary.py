@@ -71,3 +71,24 @@ def test_summary_of_a_float64_model_without_loss_or_optimizer():
 def test_book_names_are_those_of_chainrule_nnfs(ours, book):
     book_class = getattr(nnfs, book)
     assert ours in [cls.__name__ for cls in book_class.__mro__]
+
+
+def test_every_book_name_is_the_books_class_for_chainrules():
+    # The table names each object as chainrule.nnfs (the book's code) names its class.
+    assert len(BOOK_NAMES) == 17
+    for ours, theirs in BOOK_NAMES.items():
+        book_class = getattr(nnfs, theirs)
+        assert book_class.__name__ == ours or ours in {c.__name__ for c in book_class.__mro__}
+
+
+def test_the_summary_says_which_head_is_fused():
+    from chainrule.training._summary import book_name
+
+    fused = cr.SoftmaxCategoricalCrossentropy()
+    assert book_name(fused) == ("Activation_Softmax_Loss_CategoricalCrossentropy "
+                                "(SoftmaxCategoricalCrossentropy)")
+    model = cr.Model([cr.Dense(2, 1, rng=0), cr.Sigmoid()])
+    model.set(loss=cr.BinaryCrossentropy(), optimizer=cr.Adam())
+    text = model.summary(print_fn=None)
+    assert "Loss: Loss_BinaryCrossentropy (BinaryCrossentropy), fused with the sigmoid: " \
+           "∂L/∂z = (σ − y) / (n·k)" in text

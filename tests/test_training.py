@@ -436,3 +436,16 @@ def test_dropout_rate_is_the_fraction_dropped_and_the_books_is_kept():
     kept = np.mean(Layer_Dropout(0.2, rng=0).forward(x) > 0)
     assert kept == pytest.approx(0.8, abs=0.01) and math.isclose(
         np.mean(Dropout(0.2, rng=0).forward(x) > 0), kept)
+
+
+def test_a_progress_bar_only_when_asked_for(capsys):
+    # tqdm draws on stderr; without it (progress=False) nothing goes there.
+    pytest.importorskip("tqdm")
+    X, y = spiral_data(20, 3, rng=0)
+    model = Model([Dense(2, 8, rng=0), ReLU(), Dense(8, 3, rng=1), Softmax()])
+    model.set(loss=CategoricalCrossentropy(), optimizer=Adam())
+    model.train(X, y, epochs=3, print_every=None, progress=True)
+    err = capsys.readouterr().err
+    assert "training" in err and "3/3" in err
+    model.train(X, y, epochs=3, print_every=None, progress=False)
+    assert capsys.readouterr().err == ""

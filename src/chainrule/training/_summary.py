@@ -7,7 +7,12 @@ the regularisation the layer carries; the total follows.
 
 from __future__ import annotations
 
-from ..nn import CategoricalCrossentropy, Dropout, Softmax
+from ..nn import (
+    Dropout,
+    SigmoidBinaryCrossentropy,
+    SoftmaxCategoricalCrossentropy,
+    fused_loss_for,
+)
 
 #: chainrule's class names → the names ``chainrule.nnfs`` (the book) gives them
 BOOK_NAMES = {
@@ -107,8 +112,11 @@ def _loss_and_optimizer(model) -> list[str]:
     if model.loss is not None:
         loss = book_name(model.loss)
         last = model.layers[-1] if model.layers else None
-        if isinstance(last, Softmax) and isinstance(model.loss, CategoricalCrossentropy):
+        fused = fused_loss_for(last, model.loss) if last is not None else None
+        if isinstance(fused, SoftmaxCategoricalCrossentropy):
             loss += ", fused with the softmax: ∂L/∂z = (p − y) / n"
+        elif isinstance(fused, SigmoidBinaryCrossentropy):
+            loss += ", fused with the sigmoid: ∂L/∂z = (σ − y) / (n·k)"
         lines.append(f"Loss: {loss}")
     if model.optimizer is not None:
         # The book's name with the hyper-parameters of the repr: Optimizer_Adam(learning_rate=…).
