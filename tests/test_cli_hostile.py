@@ -14,6 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import Model, Softmax, datasets
 from chainrule.cli import _data as _cli_data
 from chainrule.cli import _main as cli
@@ -819,3 +820,18 @@ def test_a_changed_file_is_refused_without_a_range_warning_first(tmp_path, capsy
     write_csv(path, [*NAMES, "target"], [*X.T, targets["regression"]])
     code, _, err = run(capsys, "evaluate", tmp_path / "m" / "model.chainrule")
     assert code == 1 and "has changed since training" in err and "warning" not in err, err
+
+
+def test_a_model_saved_from_python_predicts_its_class_indices(tmp_path, capsys):
+    # No metadata (built and saved in Python): its classes are its outputs' indices 0…k−1.
+    X, y = datasets.spiral_data(30, 3, rng=0)
+    model = Model([cr.Dense(2, 16, rng=0), cr.ReLU(), cr.Dense(16, 3, rng=1), Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam(0.05))
+    model.train(X, y, epochs=200, print_every=None, progress=False)
+    model.save(tmp_path / "m.chainrule")
+    write_csv(tmp_path / "x.csv", None, [X[:, 0].round(6), X[:, 1].round(6)])
+    code, out, err = run(capsys, "predict", tmp_path / "m.chainrule", tmp_path / "x.csv")
+    assert code == 0, err
+    predicted = [int(line) for line in out.split()]
+    expected = model.predict(X[:, :].round(6)).argmax(axis=1)
+    assert predicted == expected.tolist() and set(predicted) <= {0, 1, 2}

@@ -239,3 +239,14 @@ def test_two_class_generators_with_the_global_state(two_class):
 def test_two_class_generators_refuse_bad_arguments(two_class, kwargs, error, match):
     with pytest.raises(error, match=match):
         two_class(**kwargs)
+
+
+def test_fashion_mnist_is_its_four_published_files():
+    # Zalando's Fashion-MNIST: training and test images and labels, each checked by SHA-256.
+    from chainrule.datasets import FASHION_MNIST_FILES
+
+    assert sorted(FASHION_MNIST_FILES) == sorted(
+        f"{part}-{kind}-idx{dims}-ubyte.gz" for part in ("train", "t10k")
+        for kind, dims in (("images", 3), ("labels", 1)))
+    assert all(len(digest) == 64 and int(digest, 16) >= 0
+               for digest in FASHION_MNIST_FILES.values())

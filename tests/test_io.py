@@ -842,3 +842,17 @@ def test_missing_file_is_a_file_not_found_error(tmp_path):
 
 def test_model_file_error_is_a_value_error():
     assert issubclass(cr.ModelFileError, ValueError)
+
+
+@pytest.mark.parametrize("uinteger, refused", [(2**32 - 1, False), (2**32, True), (2**33, True)])
+def test_a_generators_32_bit_cache_must_hold_32_bits(uinteger, refused):
+    # NumPy keeps one spare 32-bit draw; a file claiming a larger one is damaged.
+    from chainrule.files._values import generator_from_state, generator_state
+
+    state = generator_state(np.random.default_rng(0))
+    state.update(has_uint32=1, uinteger=uinteger)
+    if refused:
+        with pytest.raises(cr.ModelFileError, match="32-bit cache"):
+            generator_from_state(state, "the file")
+    else:
+        assert generator_from_state(state, "the file").bit_generator.state["uinteger"] == uinteger
