@@ -250,3 +250,18 @@ def test_fashion_mnist_is_its_four_published_files():
         for kind, dims in (("images", 3), ("labels", 1)))
     assert all(len(digest) == 64 and int(digest, 16) >= 0
                for digest in FASHION_MNIST_FILES.values())
+
+
+@pytest.mark.parametrize("code, dtype", [(0x08, ">u1"), (0x09, ">i1"), (0x0B, ">i2"),
+                                         (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")])
+def test_read_idx_reads_every_type_of_the_format(code, dtype):
+    # The IDX format's six type codes (LeCun's MNIST page), big-endian, any rank, a scalar too.
+    from chainrule.datasets import read_idx
+
+    values = np.array([[0, 1, 2], [3, -4, 5]]) if dtype != ">u1" else np.arange(6).reshape(2, 3)
+    for array in (values.astype(dtype), np.array(values[0, 1], dtype=dtype)):
+        header = bytes([0, 0, code, array.ndim]) + b"".join(
+            int(n).to_bytes(4, "big") for n in array.shape)
+        read = read_idx(header + array.tobytes())
+        assert read.dtype == np.dtype(dtype).newbyteorder("=")
+        np.testing.assert_array_equal(read, array)
