@@ -27,7 +27,7 @@ LEVELS = {
     "inspection": 6,  # explain, gradcheck, plots: they look at a model
     # the faces and integrations: built on the rest, imported by nothing inside it
     "callbacks": 7, "schedules": 7, "plotting": 7, "nnfs": 7, "sklearn": 7, "onnx": 7,
-    "playground": 7,
+    "playground": 7, "exercises": 7,
     "cli": 8,
     "__init__": 9, "__main__": 9,
 }

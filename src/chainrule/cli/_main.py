@@ -187,6 +187,14 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--samples", type=int, default=None,
                          help="explain on the first N samples only; None: all")
     explain.add_argument("--seed", type=int, default=1, help="seed for generated data")
+
+    # The practice commands live with the exercises; this only hangs them on the parser.
+    from .. import exercises
+
+    exercises.configure_cli(command("exercises", exercises.run_cli,
+                                help="practice: write the backward passes yourself",
+                                description="Exercises: list, start, check, watch, hint, "
+                                "grade (exit status 0 passed, 1 failed, 2 usage error)."))
     return parser
 
 
