@@ -139,7 +139,7 @@ def test_play_on_the_spiral_learns_and_redraws_the_boundary(tab):
     assert page.epoch() <= 400
     assert first_loss > 1.0
     assert page.boundary() != before
-    assert page.number("#test-accuracy") > 0.8
+    assert page.number("#test-figure") > 0.8
     assert page.errors == []
 
 

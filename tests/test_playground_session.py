@@ -166,7 +166,9 @@ def test_regression_frame_is_a_curve():
     session = Session({**QUICK, "dataset": "sine", "features": ["x1"]})
     frame = assert_json(session.step())
     assert len(frame["curve"]) == QUICK["grid"] * frames.CURVE_PER_GRID
-    assert frame["train_accuracy"] is None and "boundary" not in frame
+    # A regression has no accuracy: its figure is R² (tests/test_playground_lesson.py).
+    assert "train_accuracy" not in frame and "boundary" not in frame
+    assert frame["train_r2"] is not None
     assert session.network()["task"] == "regression"
 
 

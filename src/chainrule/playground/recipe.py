@@ -8,6 +8,7 @@ the page. ``tests/test_playground_session.py`` runs that script and compares.
 from __future__ import annotations
 
 import itertools
+import pprint
 
 import numpy as np
 
@@ -72,6 +73,63 @@ FEATURE_FUNCTIONS = {
 def features(X: np.ndarray, keys) -> np.ndarray:
     """The network's inputs (n, len(keys)) from raw points ``X`` (n, d)."""
     return np.column_stack([FEATURE_FUNCTIONS[key](X) for key in keys])
+
+
+#: the column a saved model's metadata names as its target
+TARGET = "y"
+
+
+def metadata(settings: dict, X_train: np.ndarray, n_test: int) -> dict:
+    """What a downloaded model records about itself in ``Model.metadata``.
+
+    The model takes the *computed* features (x₁², sin πx₁, …), not the raw point
+    (x₁, x₂): ``features`` names them in input order, ``formulas`` says how each is
+    computed from the raw points ``X`` (n, 2), and ``inputs`` says it in a sentence,
+    which ``chainrule predict`` and ``explain`` show when a file does not match.
+    ``range`` is each feature's span on the training points (``predict`` warns far
+    outside it); ``data`` and ``split`` are the dataset, its seed and the split.
+
+    Parameters
+    ----------
+    settings : dict
+        Checked settings.
+    X_train : (n_train, n_features)
+        The training points' features.
+    n_test : int
+        How many points the split holds out.
+    """
+    keys = effective_features(settings)
+    labels = [FEATURES[key][0] for key in keys]
+    regression = settings["dataset"] in REGRESSION
+    raw = "x₁" if regression else "(x₁, x₂)"
+    data = {"generator": f"chainrule.datasets.{GENERATORS[settings['dataset']]}",
+            "samples": settings["samples"], "noise": settings["noise"], "seed": settings["seed"]}
+    if settings["dataset"] in ("spiral", "vertical"):
+        data["classes"] = settings["classes"]
+    meta = {
+        "task": "regression" if regression else "classification",
+        "features": labels,
+        "formulas": {label: FEATURES[key][1] for label, key in zip(labels, keys, strict=True)},
+        "n_features": len(keys),
+        "target": TARGET,
+        "inputs": (f"the features {', '.join(labels)} of each raw point {raw}, computed as "
+                   + "; ".join(f"{label} = {FEATURES[key][1]}"
+                               for label, key in zip(labels, keys, strict=True))
+                   + " with X the raw points: a CSV of raw points must first be turned into "
+                   "these columns (with these names as its header)"),
+        "range": {"min": [float(v) for v in X_train.min(axis=0)],
+                  "max": [float(v) for v in X_train.max(axis=0)]},
+        "dataset": settings["dataset"],
+        "data": data,
+        "split": {"seed": settings["seed"], "train_ratio": settings["train_ratio"],
+                  "n_train": len(X_train), "n_test": n_test,
+                  "how": "np.random.default_rng(seed) draws the data, then its "
+                         "permutation(len(X)) orders the points; the first n_train train"},
+        "settings": dict(settings),
+    }
+    if not regression:
+        meta["classes"] = list(range(n_classes(settings)))
+    return meta
 
 
 def build_model(settings: dict, n_features: int, rng: np.random.Generator) -> Model:
@@ -170,8 +228,26 @@ def script(settings: dict, epochs: int) -> str:
     if not regression:
         lines.append('print(f"train accuracy: {on_train[\'accuracy\']:.3f}, '
                      'test accuracy: {on_test[\'accuracy\']:.3f}")')
-    lines.append('model.save("playground.chainrule")')
+    lines += [
+        "# What the file takes and where it came from, as the page's download records it:",
+        "# the computed features (not the raw points), the data, its seed and the split.",
+        "metadata = " + pprint.pformat(metadata_template(settings), width=92, sort_dicts=False),
+        'metadata["range"] = {"min": X_train.min(axis=0).tolist(),',
+        '                     "max": X_train.max(axis=0).tolist()}',
+        'metadata["split"]["n_train"], metadata["split"]["n_test"] = len(X_train), len(X_test)',
+        "model.metadata = metadata",
+        'model.save("playground.chainrule")',
+    ]
     return "\n".join(lines) + "\n"
+
+
+def metadata_template(settings: dict) -> dict:
+    """``metadata`` less what the script computes itself (the range and the split's sizes)."""
+    keys = effective_features(settings)
+    meta = metadata(settings, np.zeros((2, len(keys))), 0)
+    del meta["range"]
+    meta["split"]["n_train"] = meta["split"]["n_test"] = None
+    return meta
 
 
 def _summary(settings: dict) -> str:

@@ -59,6 +59,9 @@ class Session:
 
     def __init__(self, settings: dict | None = None):
         self.cancel = threading.Event()
+        # Counts the networks this session has built. Frames, explanations and neuron
+        # answers carry it, so a page drops what belongs to a network it no longer shows.
+        self.network_id = 0
         self.settings = check_settings(settings or {}, DEFAULTS)
         self._make_data()
         self.reset()
@@ -100,6 +103,7 @@ class Session:
 
     def reset(self) -> None:
         """A fresh network: the same initial weights for the same settings, epoch 0."""
+        self.network_id += 1
         self.feature_keys = effective_features(self.settings)
         self.X_train = recipe.features(self.points_train, self.feature_keys)
         self.X_test = recipe.features(self.points_test, self.feature_keys)
@@ -169,13 +173,23 @@ class Session:
             except ValueError:  # outputs overflowed: weights on the edge of divergence
                 measured = {"loss": math.nan, "accuracy": math.nan}
             result[f"{name}_loss"] = frames.finite(measured["loss"])
-            accuracy = None if self.regression else frames.finite(measured["accuracy"])
-            result[f"{name}_accuracy"] = accuracy
+            if self.regression:
+                result[f"{name}_r2"] = self._r2(X, y)
+            else:
+                result[f"{name}_accuracy"] = frames.finite(measured["accuracy"])
         return result
+
+    def _r2(self, X: np.ndarray, y: np.ndarray) -> float | None:
+        """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², scikit-learn's ``r2_score`` (None when undefined)."""
+        predictions = self.model.predict(X)
+        total = float(np.sum((y - y.mean()) ** 2))
+        if total == 0 or len(y) < 2:
+            return None
+        return frames.finite(1 - float(np.sum((y - predictions) ** 2)) / total)
 
     def frame(self) -> dict:
         """What the page draws now: scores, the boundary, every neuron's map, the weights."""
-        frame = {"type": "frame", "epoch": self.epoch,
+        frame = {"type": "frame", "network": self.network_id, "epoch": self.epoch,
                  "lr": frames.finite(self.model.optimizer.current_learning_rate),
                  **self.scores()}
         # Last, so that each layer's output holds its values on the grid (the book's .output).
@@ -198,12 +212,17 @@ class Session:
         sizes = [len(keys), *self.settings["layers"], n_classes(self.settings)]
         return {
             "type": "network",
+            "id": self.network_id,
             "settings": self.settings,
             "task": "regression" if self.regression else "classification",
             "features": [{"key": key, "label": FEATURES[key][0]} for key in keys],
             "sizes": sizes,
             # Where each Dense layer sits in model.layers: W2 is layers[2].weights, as explain says.
             "dense_layers": self.dense,
+            # Each Dense layer's activation (its output a = f(z)) by class name, and the
+            # model's layer count: the picture names z, a and ŷ as explain does.
+            "activations": [type(self.model.layers[i + 1]).__name__ for i in self.dense],
+            "n_layers": len(self.model.layers),
             "classes": n_classes(self.settings),
             "domain": self.domain,
             "train": frames.points(self.points_train, self.y_train),
@@ -253,8 +272,9 @@ class Session:
                                  "the learning rate")
             explanation = explain(copy.deepcopy(self.model), self.X_train, self.y_train,
                                   layer=layer, param=param, index=tuple(index))
-        return {"type": "explanation", "dense": dense, "param": param, "index": index,
-                "epoch": self.epoch, "text": str(explanation), **explanation.to_dict()}
+        return {"type": "explanation", "network": self.network_id, "dense": dense,
+                "param": param, "index": index, "epoch": self.epoch, "text": str(explanation),
+                **explanation.to_dict()}
 
     def neuron(self, dense: int, neuron: int) -> dict:
         """A neuron's incoming weights and ∂L/∂z, its gradient before the activation.
@@ -270,7 +290,8 @@ class Session:
                              f"got {neuron!r}"[:120])
         with _quiet():
             dvalues = self._dvalues_into(layer_index)
-            answer = {"type": "neuron", "layer": dense, "neuron": neuron, "epoch": self.epoch,
+            answer = {"type": "neuron", "network": self.network_id, "layer": dense,
+                      "neuron": neuron, "epoch": self.epoch,
                       "model_layer": layer_index, "n_samples": len(self.X_train),
                       "weights": frames.numbers(layer.weights[:, neuron]),
                       "bias": frames.finite(layer.biases[0, neuron])}
@@ -311,6 +332,8 @@ class Session:
         """The trained model as a ``.chainrule`` file (``Model.save``), in bytes."""
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "playground.chainrule"
+            # The features, data and split it came from: predict and explain need them.
+            self.model.metadata = recipe.metadata(self.settings, self.X_train, len(self.X_test))
             self.model.save(path)
             return path.read_bytes()
 

@@ -2,7 +2,7 @@
 // chainrule); the page sends what the user does and draws what the server sends back.
 
 import { LossChart } from "./chart.js";
-import { showCode, showExplanation, showNeuron } from "./explain.js";
+import { clearPanel, showCode, showExplanation, showNeuron } from "./explain.js";
 import { drawBoundary, drawFit, drawPoints } from "./heatmap.js";
 import { NetworkPicture, format } from "./network.js";
 import { readHash, writeHash } from "./state.js";
@@ -14,9 +14,18 @@ const state = {
 };
 
 const picture = new NetworkPicture($("network"), {
-  weight: (dense, i, j) => send({ type: "explain", layer: dense, param: "weights", index: [i, j] }),
-  bias: (dense, j) => send({ type: "explain", layer: dense, param: "biases", index: [0, j] }),
-  neuron: (dense, j) => send({ type: "neuron", layer: dense, neuron: j }),
+  weight: (dense, i, j) => {
+    picture.select({ kind: "weight", dense, i, j });
+    send({ type: "explain", layer: dense, param: "weights", index: [i, j] });
+  },
+  bias: (dense, j) => {
+    picture.select({ kind: "bias", dense, j });
+    send({ type: "explain", layer: dense, param: "biases", index: [0, j] });
+  },
+  neuron: (dense, j) => {
+    picture.select({ kind: "neuron", dense, j });
+    send({ type: "neuron", layer: dense, neuron: j });
+  },
   feature: (key) => {
     const features = state.settings.features.includes(key)
       ? state.settings.features.filter((k) => k !== key) : [...state.settings.features, key];
@@ -62,19 +71,34 @@ const handlers = {
     askFor(settings);
   },
   network(message) {
+    const before = state.network;
     state.network = message;
     state.settings = message.settings;
+    // A frame of the old network still waiting for its drawing is dropped (and answered).
+    if (state.frame && state.frame.network !== message.id) {
+      for (let i = 0; i < state.received; i++) send({ type: "ack" });
+      state.received = 0;
+      state.frame = null;
+    }
     syncControls();
+    document.body.dataset.task = message.task;
+    document.body.dataset.network = message.id;
+    showTask(message.task);
+    if (before) inspect(false);
     picture.build({ ...message, limits: state.hello.limits }, state.hello.options.features);
     chart.clear();
     drawData();
-    document.body.dataset.task = message.task;
+    if (before) clearPanel($("explain-body"), changeOf(before, message));
   },
   settings(message) {
     state.settings = message.settings;
     syncControls();
   },
   frame(message) {
+    if (message.network !== state.network?.id) {  // of a network this page no longer shows
+      send({ type: "ack" });
+      return;
+    }
     state.frame = message;
     state.received += 1;
     if (!state.drawing) {
@@ -91,15 +115,22 @@ const handlers = {
     showMessage(message.message, message.kind === "diverged" ? "diverged" : "error");
   },
   explanation(message) {
-    showExplanation($("explain-body"), message);
+    if (message.network !== state.network.id) return;
+    picture.select({ kind: message.param === "weights" ? "weight" : "bias",
+                     dense: message.dense, i: message.index[0], j: message.index[1] });
+    showExplanation($("explain-body"), message, picture);
+    inspect(true);
   },
   neuron(message) {
+    if (message.network !== state.network.id) return;
+    picture.select({ kind: "neuron", dense: message.layer, j: message.neuron });
     // A Dense layer's inputs: the features, or the outputs a of the layer before it.
     const sources = message.layer === 0
       ? state.network.features.map((f) => f.label)
       : Array.from({ length: message.weights.length },
                    (_, i) => `a${message.model_layer - 1}[${i}]`);
-    showNeuron($("explain-body"), message, sources);
+    showNeuron($("explain-body"), message, sources, state.network.activations[message.layer]);
+    inspect(true);
   },
   code(message) {
     showCode($("code-dialog"), message.code);
@@ -115,6 +146,9 @@ function drawFrame() {
   const frame = state.frame;
   const answered = state.received;
   state.received = 0;
+  for (let i = 0; i < answered; i++) send({ type: "ack" });
+  // Dropped when a new network came between the frame and its drawing.
+  if (!frame || frame.network !== state.network.id) return;
   picture.update(frame);
   if (state.network.task === "regression") {
     drawFit($("boundary"), frame.curve, state.network.domain);
@@ -126,15 +160,57 @@ function drawFrame() {
   $("epoch").textContent = frame.epoch.toLocaleString("en");
   $("train-loss").textContent = format(frame.train_loss);
   $("test-loss").textContent = format(frame.test_loss);
-  $("train-accuracy").textContent = frame.train_accuracy === null ? "—"
-    : frame.train_accuracy.toFixed(3);
-  $("test-accuracy").textContent = frame.test_accuracy === null ? "—"
-    : frame.test_accuracy.toFixed(3);
+  // The task's own figure: accuracy for classes, R² for a regression.
+  const figure = state.network.task === "regression" ? "r2" : "accuracy";
+  for (const set of ["train", "test"]) {
+    const value = frame[`${set}_${figure}`];
+    $(`${set}-figure`).textContent = value === null || value === undefined ? "—"
+      : value.toFixed(3);
+  }
   // For scripts and tests: what the server's optimizer used for this frame.
   document.body.dataset.epoch = frame.epoch;
   document.body.dataset.lr = frame.lr;
-  for (let i = 0; i < answered; i++) send({ type: "ack" });
 }
+
+/** Labels that fit the task: classes and accuracy, or a target's MSE and R². */
+function showTask(task) {
+  const regression = task === "regression";
+  $("samples-label").textContent = regression ? "points" : "points per class";
+  $("classes").closest("label").hidden = regression;
+  $("loss-name").textContent = regression ? "MSE" : "cross-entropy";
+  for (const set of ["train", "test"]) {
+    $(`${set}-figure-name`).textContent = regression ? "R²" : "accuracy";
+  }
+}
+
+/** What changed between two networks, for the cleared panel. */
+function changeOf(before, after) {
+  const a = before.settings;
+  const b = after.settings;
+  if (DATA_KEYS.some((key) => String(a[key]) !== String(b[key]))) return "New data, new network.";
+  if (String(a.features) !== String(b.features)) return "New features, new network.";
+  if (String(a.layers) !== String(b.layers)) return "New layers, new network.";
+  return "A fresh network.";
+}
+const DATA_KEYS = ["dataset", "classes", "samples", "noise", "train_ratio", "seed"];
+
+/** Whether the Inside panel holds an explanation: on a narrow screen it then takes the
+ *  output's place beside the drawing, so that the chain is in view as soon as it comes. */
+function inspect(on) {
+  if (document.body.classList.contains("inspecting") !== on) {
+    document.body.classList.toggle("inspecting", on);
+    picture.relayout();
+    chart.draw();
+  }
+  if (on) {
+    const box = $("explain").getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 200) {
+      $("explain").scrollIntoView({ block: "start", behavior: "instant" });
+    }
+  }
+}
+
+window.addEventListener("resize", () => picture.relayout());
 
 function drawData() {
   const { network, page } = state;
@@ -230,6 +306,12 @@ $("close-code").addEventListener("click", () => $("code-dialog").close());
 $("copy-code").addEventListener("click", () => {
   const text = $("code-text").textContent;
   if (navigator.clipboard) navigator.clipboard.writeText(text);
+});
+$("explain-close").addEventListener("click", () => {
+  picture.select(null);
+  picture.light([]);
+  clearPanel($("explain-body"), "");
+  inspect(false);
 });
 $("message-close").addEventListener("click", () => { $("message").hidden = true; });
 

@@ -1,13 +1,17 @@
 // The network picture: feature, neuron and output nodes with their maps, and the weights
 // between them as lines — blue positive, orange negative, as thick as they are large.
 // Click a line (a weight), a small square (a bias) or a node (a neuron) to look inside.
+//
+// One notation, explain's: W2 and b2 are layers[2]'s parameters, z2 = a1·W2 + b2 its output
+// before the activation, a3 = ReLU(z2) the activation layer's output (layers[3]), ŷ the
+// network's output. Each column says its names above it.
 
 import { diverging, drawNodeMap, rgb } from "./heatmap.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const NODE = 34;
 const PITCH = 46;
-const TOP = 44;
+const TOP = 78;
 const LEFT = 58;
 const ZOOM = 180;
 
@@ -23,11 +27,26 @@ export class NetworkPicture {
     this.zoom = document.getElementById("zoom");
     this.tooltip = document.getElementById("tooltip");
     this.hovered = null;
+    this.selected = null;
+  }
+
+  /** Lay the same network out again (the container's width changed); keeps the selection. */
+  relayout() {
+    if (!this.network) return;
+    const width = Math.max(this.container.clientWidth, 420);
+    if (Math.abs(width - this.width) < 2) return;
+    const { selected, frame } = this;
+    this.build(this.network, this.featureOptions);
+    if (frame) this.update(frame);
+    if (selected) this.select(selected);
   }
 
   /** Lay out a new network (from the server's "network" message). */
   build(network, featureOptions) {
     this.network = network;
+    this.featureOptions = featureOptions;
+    this.selected = null;
+    this.frame = null;
     this.oneDimensional = network.task === "regression";
     const active = network.features.map((f) => f.key);
     const shown = Object.keys(featureOptions)
@@ -40,6 +59,7 @@ export class NetworkPicture {
     ];
     this.container.replaceChildren();
     const width = Math.max(this.container.clientWidth, 420);
+    this.width = width;
     const height = TOP + Math.max(...this.columns.map((col) => col.length)) * PITCH;
     this.container.style.height = `${height}px`;
     const step = (width - LEFT - NODE - 12) / (this.columns.length - 1);
@@ -56,6 +76,76 @@ export class NetworkPicture {
     this.drawLinks();
     this.columns.forEach((column, c) => column.forEach((node) => this.drawNode(node, c)));
     this.drawLayerControls(network.settings.layers, step);
+    this.drawColumnNames(step);
+  }
+
+  /** Each column's names, as explain prints them: "W2 · b2" and "z2 → a3 = ReLU". */
+  drawColumnNames(step) {
+    this.columns.forEach((column, c) => {
+      const label = document.createElement("div");
+      label.className = "column-name";
+      label.style.left = `${LEFT + c * step - 14}px`;
+      if (c === 0) {
+        label.append(line("x", "the features: layers[0]'s input"), line("inputs"));
+      } else {
+        const dense = c - 1;
+        const L = this.layerOf(dense);
+        label.dataset.dense = dense;
+        label.append(line(`W${L} · b${L}`, `layers[${L}]: Dense, weights W${L} and biases b${L}`),
+                     line(`z${L} → ${this.activationName(dense)}`,
+                          `z${L} = ${this.inputName(dense)}·W${L} + b${L}; `
+                          + `${this.activationName(dense)} = ${this.network.activations[dense]}`
+                          + `(z${L})`));
+      }
+      this.container.append(label);
+    });
+  }
+
+  /** What the dense-th Dense layer's activation outputs: a(L+1), or ŷ for the last. */
+  activationName(dense) {
+    const m = this.layerOf(dense) + 1;
+    return m === this.network.n_layers - 1 ? "ŷ" : `a${m}`;
+  }
+
+  /** The dense-th Dense layer's input: the features x, or the layer below's output a. */
+  inputName(dense, i) {
+    const L = this.layerOf(dense);
+    if (L === 0) return i === undefined ? "x" : this.network.features[i].label;
+    return `a${L - 1}` + (i === undefined ? "" : `[${i}]`);
+  }
+
+  /** Mark the clicked weight, bias or neuron until another is chosen.
+   *  @param {object} what  {kind: "weight"|"bias"|"neuron", dense, i, j} */
+  select(what) {
+    this.selected = what;
+    for (const el of this.container.querySelectorAll(".selected")) el.classList.remove("selected");
+    if (!what) return;
+    for (const el of this.elements(what.kind, what.dense, what.i, what.j)) {
+      el.classList.add("selected");
+    }
+  }
+
+  /** Light up a path: parts = [{kind: "weight"|"bias"|"neuron", dense, i, j}], where an
+   *  undefined i or j means every one. An empty list turns the light off. */
+  light(parts) {
+    for (const el of this.container.querySelectorAll(".lit")) el.classList.remove("lit");
+    for (const { kind, dense, i, j } of parts) {
+      for (const el of this.elements(kind, dense, i, j)) el.classList.add("lit");
+    }
+  }
+
+  elements(kind, dense, i, j) {
+    const matches = (value, wanted) => wanted === undefined || wanted === null
+      || Number(value) === wanted;
+    if (kind === "weight") {
+      return this.links.filter((l) => l.dense === dense && matches(l.i, i) && matches(l.j, j))
+        .map((l) => l.line);
+    }
+    if (kind === "bias") {
+      return this.biases.filter((b) => b.dense === dense && matches(b.j, j)).map((b) => b.rect);
+    }
+    return [...this.container.querySelectorAll(`.node[data-column="${dense + 1}"]`)]
+      .filter((div) => matches(div.dataset.index, j));
   }
 
   drawLinks() {
@@ -68,9 +158,11 @@ export class NetworkPicture {
         const line = this.path(d, "link", c - 1, i, j);
         const hit = this.path(d, "link-hit", c - 1, i, j);
         hit.addEventListener("click", () => this.on.weight(c - 1, i, j));
-        hit.addEventListener("mouseenter", (e) => this.tip(e, () =>
-          `weight W${this.layerOf(c - 1)}[${i}, ${j}] = ${format(this.weight(c - 1, i, j))}`
-          + " — click to explain"));
+        hit.addEventListener("mouseenter", (e) => this.tip(e, () => {
+          const L = this.layerOf(c - 1);
+          return `W${L}[${i}, ${j}] = ${format(this.weight(c - 1, i, j))}: weighs `
+            + `${this.inputName(c - 1, i)} in z${L}[${j}]; click for ∂L/∂W${L}[${i}, ${j}]`;
+        }));
         hit.addEventListener("mouseleave", () => this.untip());
         this.links.push({ line, dense: c - 1, i, j });
       }));
@@ -105,6 +197,8 @@ export class NetworkPicture {
       div.addEventListener("click", () => this.on.feature(node.key));
       if (node.active) drawNodeMap(canvas, this.network.feature_maps, node.map, this.oneDimensional);
     } else {
+      div.title = `z${this.layerOf(node.dense)}[${node.index}]: click for its incoming weights `
+        + `and ∂L/∂z${this.layerOf(node.dense)}[${node.index}]`;
       div.addEventListener("click", () => this.on.neuron(node.dense, node.index));
       this.drawBias(node);
     }
@@ -118,10 +212,11 @@ export class NetworkPicture {
       .forEach(([key, value]) => rect.setAttribute(key, value));
     Object.assign(rect.dataset, { dense: node.dense, j: node.index });
     rect.addEventListener("click", () => this.on.bias(node.dense, node.index));
-    rect.addEventListener("mouseenter", (e) => this.tip(e, () =>
-      `bias b${this.layerOf(node.dense)}[${node.index}] = `
-      + `${format(this.bias(node.dense, node.index))}`
-      + " — click to explain"));
+    rect.addEventListener("mouseenter", (e) => this.tip(e, () => {
+      const L = this.layerOf(node.dense);
+      return `b${L}[${node.index}] = ${format(this.bias(node.dense, node.index))}: added to `
+        + `z${L}[${node.index}]; click for ∂L/∂b${L}[${node.index}]`;
+    }));
     rect.addEventListener("mouseleave", () => this.untip());
     this.svg.append(rect);
     this.biases.push({ rect, dense: node.dense, j: node.index });
@@ -194,9 +289,13 @@ export class NetworkPicture {
     const maps = this.frame?.maps[node.dense];
     if (!maps) return;
     drawNodeMap(canvas, maps, node.index, this.oneDimensional, ZOOM);
+    const L = this.layerOf(node.dense);
+    const name = this.activationName(node.dense);
+    const f = this.network.activations[node.dense];
     const what = node.kind === "output"
-      ? (this.oneDimensional ? "the output" : `class ${node.index}'s probability`)
-      : `z${this.layerOf(node.dense)}[${node.index}], after its activation`;
+      ? (this.oneDimensional ? `ŷ = z${L}[0], the output`
+        : `ŷ[${node.index}] = ${f}(z${L})[${node.index}], class ${node.index}'s probability`)
+      : `${name}[${node.index}] = ${f}(z${L}[${node.index}])`;
     caption.textContent = `${what} (largest |value| ${format(maps.scales[node.index])})`;
   }
 
@@ -212,6 +311,13 @@ export class NetworkPicture {
   }
 
   untip() { this.tooltip.style.display = "none"; }
+}
+
+function line(text, title) {
+  const div = document.createElement("div");
+  div.textContent = text;
+  if (title) div.title = title;
+  return div;
 }
 
 function button(text, title, enabled, onClick) {
