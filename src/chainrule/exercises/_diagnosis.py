@@ -141,5 +141,6 @@ def unchanged(dvalues_before: np.ndarray, dvalues_after, *, case: str, argument=
         raise Wrong(argument, case,
                     f"backward changed its argument {argument} in place — case: {case}\n"
                     f"  the caller's {argument} still belong to the layer above (and to "
-                    "the caller's next use): work on a copy",
+                    "the caller's next use): work on a copy\n"
+                    "this is a common mistake: dvalues modified in place",
                     mistake="dvalues modified in place")
