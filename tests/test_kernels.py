@@ -488,3 +488,14 @@ def test_training_diverged_keeps_the_last_finite_parameters_on_the_kernel_path()
     assert digests(model.trainable_layers) == snapshots[-1]
     for layer in model.trainable_layers:
         assert all(np.isfinite(p).all() for p in layer.get_parameters())
+
+
+def test_compiled_kernels_are_cached_on_disk():
+    # numba's on-disk cache: a new process loads the compiled kernels instead of compiling
+    # them again (the first step of a fresh `chainrule train` pays seconds without it).
+    pytest.importorskip("numba")
+    from numba.core.caching import NullCache
+
+    module = _kernels._load()
+    for name in _kernels._COMPILED:
+        assert not isinstance(getattr(module, name)._cache, NullCache), name
