@@ -835,3 +835,20 @@ def test_a_model_saved_from_python_predicts_its_class_indices(tmp_path, capsys):
     predicted = [int(line) for line in out.split()]
     expected = model.predict(X[:, :].round(6)).argmax(axis=1)
     assert predicted == expected.tolist() and set(predicted) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("options, scaled", [((), True), (("--no-scaling",), False)])
+def test_the_model_records_whether_it_scales_its_inputs_and_one_l2_is_not_a_contest(
+        tmp_path, capsys, options, scaled):
+    out = tmp_path / "m"
+    code, stdout, err = run(capsys, "train", "--dataset", "vertical", "--output", out,
+                            "--l2", "0.01", *options, *QUICK)
+    assert code == 0, err
+    model = Model.load(out / "model.chainrule")
+    assert model.metadata["scaled"] is scaled
+    assert isinstance(model.layers[0], cr.Normalization) is scaled
+    # One L2 value: nothing was compared, so no "kept L2" verdict is printed.
+    assert "kept L2" not in stdout
+    code, stdout, err = run(capsys, "train", "--dataset", "vertical", "--output", out,
+                            "--epochs", "30", "--no-progress", "--l2", "auto", *options)
+    assert code == 0 and "kept L2" in stdout, err
