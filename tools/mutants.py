@@ -61,7 +61,8 @@ _CALLBACKS = ["test_callbacks", "test_callbacks_hostile", "test_checkpoint", "te
 _EXPLAIN = ["test_explain", "test_explain_hostile", "test_jacobian", "test_gradcheck",
             "test_notebook"]
 _CLI = ["test_cli", "test_cli_hostile", "test_tables"]
-_PLAYGROUND = ["test_playground_session", "test_playground_server", "test_playground_hostile"]
+_PLAYGROUND = ["test_playground_session", "test_playground_server", "test_playground_hostile",
+               "test_playground_lesson"]
 
 #: module group → module → the test files that exercise it, fastest and most direct first
 #: (``-x`` stops at the first failure, so a killed mutant costs only the tests before it).
@@ -137,6 +138,13 @@ GROUPS = {
         "playground.settings": _PLAYGROUND,
         "playground.messages": _PLAYGROUND,
         "playground.recipe": _PLAYGROUND,
+        "playground.__init__": _PLAYGROUND,
+        "exercises._catalogue": ["test_exercises"],
+        "exercises._cases": ["test_exercises"],
+        "exercises._diagnosis": ["test_exercises"],
+        "exercises._runner": ["test_exercises"],
+        "exercises._grade": ["test_exercises"],
+        "exercises._cli": ["test_exercises"],
     },
 }
 TESTS = {module: tests for group in GROUPS.values() for module, tests in group.items()}
