@@ -45,7 +45,7 @@ BUGS = [
         ("        self._regularized = any(layer.regularized for layer in self.trainable_layers)",
          "        self._regularized = False")]),
     ("the optimizer's non-finite-gradient check is disabled", "optim._optimizers", [
-        ("            if not math.isfinite(np.vdot(group.grads, group.grads)):",
+        ("            if not math.isfinite(np.vdot(group.work_grads, group.work_grads)):",
          "            if False:")]),
     ("orphan clean-up deletes a live writer's temporary file", "files._atomic", [
         ("        if not pid.isdigit() or _alive(int(pid)):", "        if not pid.isdigit():")]),
