@@ -254,3 +254,14 @@ def test_the_books_model_takes_the_batches_in_order():
     model.set(loss=chainrule.CategoricalCrossentropy(), optimizer=chainrule.Adam())
     model.train(X, y, epochs=2, batch_size=32, print_every=None)
     assert not np.array_equal(np.random.get_state()[1], state)
+
+
+def test_init_has_the_nnfs_packages_signature():
+    # `nnfs.init(...)` calls written for the book's package take the same arguments here.
+    import inspect
+
+    nnfs_package = pytest.importorskip("nnfs")
+    from chainrule import nnfs as ours
+
+    assert inspect.signature(ours.init).parameters == \
+        inspect.signature(nnfs_package.init).parameters

@@ -593,3 +593,37 @@ def test_a_loopback_host_in_any_case_is_not_warned_about(host):
     finally:
         errors = stop(process)
     assert "warning" not in errors.lower(), errors
+
+
+# -- what the mutation run found unguarded -----------------------------------------------------
+
+
+def test_hello_offers_every_choice_the_page_draws(port):
+    from chainrule.playground.settings import (
+        ACTIVATIONS,
+        DATASETS,
+        DEFAULTS,
+        FEATURES,
+        LIMITS,
+        OPTIMIZERS,
+        REGULARIZATIONS,
+    )
+
+    with connect(port) as ws:
+        hello = receive(ws)
+    assert hello["type"] == "hello"
+    assert hello["defaults"] == json.loads(json.dumps(DEFAULTS))
+    assert hello["limits"] == json.loads(json.dumps(LIMITS))
+    assert hello["options"] == json.loads(json.dumps({
+        "dataset": DATASETS, "activation": ACTIVATIONS, "optimizer": OPTIMIZERS,
+        "regularization": REGULARIZATIONS,
+        "features": {key: value[0] for key, value in FEATURES.items()}}))
+
+
+def test_a_neurons_answer_holds_its_weights_and_bias():
+    session = Session({"samples": 30, "layers": [5, 4], "grid": 16, "batch_size": 10})
+    session.train(3)
+    dense = session.model.layers[2]  # the second Dense layer
+    answer = session.neuron(1, 2)
+    assert answer["bias"] == pytest.approx(float(dense.biases[0, 2]), rel=1e-5, abs=1e-12)
+    np.testing.assert_allclose(answer["weights"], dense.weights[:, 2], rtol=1e-5)  # 6 digits

@@ -73,6 +73,7 @@ def test_text_after_the_first_line_is_an_error_naming_line_and_column(tmp_path):
     pytest.param("", "holds no rows", id="empty-file"),
     pytest.param("a,b,y\n", "a header line and no data rows", id="header-only"),
     pytest.param("y\n1\n2\n", "one column", id="one-column"),
+    pytest.param("1,2,x\n3,4\n", "line 2: 2 fields", id="labels-first-line-then-short-row"),
 ])
 def test_every_problem_names_the_real_line_and_column(tmp_path, text, message):
     with pytest.raises(TableError, match=message):
