@@ -415,13 +415,20 @@ def _table_for_model(path: Path, columns: Columns, need_target: bool) -> Dataset
     else:
         wanted = f"{n} features and the target" if need_target else \
             f"{n} features (and, if you like, the target)"
-        raise ValueError(f"{path} has {width} columns; the model takes {wanted}")
+        raise ValueError(f"{path} has {width} columns; the model takes {wanted}" +
+                         _takes(columns))
     if names is not None and table.feature_names is not None:
         raise ValueError(f"{path} has the columns {table.feature_names}; the model was "
-                         f"trained on {names}")
+                         f"trained on {names}" + _takes(columns))
     if not need_target:
         return _features_only(path, table, columns)
     return _from_table(str(path), table, columns.task, "the model's", labels)
+
+
+def _takes(columns: Columns) -> str:
+    """The model's own sentence on its inputs (a playground model's features are computed
+    from raw points, and it says how), for a refusal."""
+    return f" (it takes {columns.inputs})" if columns.inputs else ""
 
 
 def _by_name(path: Path, first: list, columns: Columns, need_target: bool,
@@ -433,7 +440,7 @@ def _by_name(path: Path, first: list, columns: Columns, need_target: bool,
         problem = f"lacks {missing}" if missing else f"has columns the model was not " \
             f"trained on: {extra}"
         raise ValueError(f"{path} {problem}; the model was trained on {names}" +
-                         (f" with the target {target!r}" if target else ""))
+                         (f" with the target {target!r}" if target else "") + _takes(columns))
     has_target = target is not None and target in first
     if need_target and not has_target:
         raise ValueError(f"{path} has no column {target!r}, the target the model was "

@@ -194,7 +194,8 @@ class Walk {
     const upstream = one(up.gradient, s);
     if (step.kind === "sum") {
       const local = step.local ? one(step.local, s) : "the weights W";
-      return `${head}${step.result} = Σⱼ ${up.result}[j] · ${step.quantity}[j] = Σ ${upstream} · `
+      return `${head}${step.result} = Σⱼ ${up.result}[j] · ${step.quantity.replace("/", "[j]/")} `
+        + `= Σ ${upstream} · `
         + `${local} = ${one(step.gradient, s)} — ${step.rule}`;
     }
     return `${head}${step.result} = ${up.result} × ${step.quantity} = ${upstream} × `

@@ -176,7 +176,7 @@ function drawFrame() {
 function showTask(task) {
   const regression = task === "regression";
   $("samples-label").textContent = regression ? "points" : "points per class";
-  $("classes").closest("label").hidden = regression;
+  $("classes").closest("label").style.display = regression ? "none" : "";
   $("loss-name").textContent = regression ? "MSE" : "cross-entropy";
   for (const set of ["train", "test"]) {
     $(`${set}-figure-name`).textContent = regression ? "R²" : "accuracy";
