@@ -24,13 +24,20 @@ from ..nn import (
     SoftmaxCategoricalCrossentropy,
 )
 from ..optim import SGD, Adam
-from ._diagnosis import Wrong, compare, unchanged
+from ._diagnosis import Wrong, as_array, compare, unchanged
 
 SEED = 20
 
 
 def _rng(name: str) -> np.random.Generator:
     return np.random.default_rng([SEED, *name.encode()])
+
+
+def _forward(layer, *args, **kwargs):
+    """The layer's output: what forward returns, or, as in the book, ``layer.output`` when
+    forward only sets it (the values are checked here; the capstone checks the return)."""
+    returned = layer.forward(*args, **kwargs)
+    return returned if returned is not None else getattr(layer, "output", None)
 
 
 # -- neuron -------------------------------------------------------------------------------
@@ -50,7 +57,7 @@ def check_neuron(neuron) -> list[str]:
         dense.backward(relu.backward(loss.backward(a, np.array([[target]]))))
         z = float(dense.output[0, 0])
         got = neuron(x.copy(), w.copy(), b, target)
-        if not isinstance(got, tuple) or len(got) != 3:
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
             raise Wrong("return value", case, "neuron must return (loss, dweights, dbias); "
                         f"got {got!r}")
         step = 1.0 if z > 0 else 0.0
@@ -63,7 +70,8 @@ def check_neuron(neuron) -> list[str]:
                           ("ReLU's derivative left out (∂a/∂z taken as 1)", upstream * x)])
         compare("dbias", got[2], dense.dbiases[0, 0], case=case,
                 rule="∂L/∂b = 2(a − target)·ReLU'(z)·1",
-                mistakes=[("the square's factor 2 left out", dense.dbiases[0, 0] / 2)])
+                mistakes=[("the square's factor 2 left out", dense.dbiases[0, 0] / 2),
+                          ("ReLU's derivative left out (∂a/∂z taken as 1)", upstream)])
         names.append(case)
     return names
 
@@ -103,7 +111,7 @@ def _learner_dense(cls, reference, **kwargs):
 def _run_dense(layer, reference, X, y, case):
     """Forward and backward through the learner's layer and the reference, from the
     gradient of a mean squared error on random targets (so ``explain`` can walk it)."""
-    compare("output", layer.forward(X.copy()), reference.forward(X), case=case,
+    compare("output", _forward(layer, X.copy()), reference.forward(X), case=case,
             rule="Z = X·W + B")
     dvalues = MeanSquaredError().backward(reference.output, y)
     mine = dvalues.copy()
@@ -174,8 +182,8 @@ def check_relu_backward(cls) -> list[str]:
              ("a zero row and a positive row", np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]))]
     for case, inputs in cases:
         layer, reference = cls(), ReLU()
-        compare("output", layer.forward(inputs.copy()), reference.forward(inputs), case=case,
-                rule="a = max(0, z)")
+        compare("output", _forward(layer, inputs.copy()), reference.forward(inputs),
+                case=case, rule="a = max(0, z)")
         # Upstream gradients of both signs, so a mask taken from them shows.
         dvalues = rng.normal(size=inputs.shape) + np.where(inputs > 0, -0.5, 0.5)
         mine = dvalues.copy()
@@ -208,8 +216,11 @@ def check_softmax_backward(cls) -> list[str]:
              ("tiny logits (1e-8)", 1e-8 * rng.normal(size=(3, 5)))]
     for case, inputs in cases:
         layer, reference = cls(), Softmax()
-        compare("output", layer.forward(inputs.copy()), reference.forward(inputs), case=case,
-                rule="s_i = e^{z_i} / Σ_k e^{z_k}")
+        shifted = np.exp(inputs - inputs.max(axis=0, keepdims=True))
+        compare("output", _forward(layer, inputs.copy()), reference.forward(inputs), case=case,
+                rule="s_i = e^{z_i} / Σ_k e^{z_k}, over each sample's classes (axis=1)",
+                mistakes=[("softmax over the batch (axis=0) instead of over each sample's "
+                           "classes (axis=1)", shifted / shifted.sum(axis=0, keepdims=True))])
         dvalues = rng.normal(size=inputs.shape)
         mine = dvalues.copy()
         layer.backward(mine)
@@ -231,7 +242,10 @@ def check_softmax_backward(cls) -> list[str]:
                 rule=reference.local_rule(), chain=chain,
                 mistakes=[("softmax Jacobian built for the whole batch instead of per sample",
                            whole_batch),
-                          ("only the Jacobian's diagonal s·(1 − s)", dvalues * s * (1 - s))])
+                          ("only the Jacobian's diagonal s·(1 − s)", dvalues * s * (1 - s)),
+                          ("Σ_i s_i·d_i summed over the batch (axis=0) instead of over each "
+                           "sample's classes (axis=1)",
+                           s * (dvalues - np.sum(s * dvalues, axis=0, keepdims=True)))])
         names.append(case)
     return names
 
@@ -261,9 +275,9 @@ def check_cce_backward(cls) -> list[str]:
     return names
 
 
-def _compare_loss_gradient(layer, reference, case, n, divisor, k):
+def _compare_loss_gradient(layer, reference, case, n, divisor, k, extra=()):
     expected = reference.dinputs
-    mistakes = [("1/n not applied (the gradient of the summed loss)", expected * n),
+    mistakes = [*extra, ("1/n not applied (the gradient of the summed loss)", expected * n),
                 ("1/n applied twice", expected / n)]
     if divisor != n:
         mistakes += [(f"divided by n_samples only, not by n_outputs = {k}", expected * k),
@@ -312,7 +326,12 @@ def check_sigmoid_bce(cls) -> list[str]:
         layer.backward(mine, y_true.copy())
         unchanged(sigma, mine, case=case)
         reference.backward(sigma, y_true)
-        _compare_loss_gradient(layer, reference, case, n, n * k, k)
+        # dvalues are σ already; the fused gradient holds the sigmoid's derivative
+        _compare_loss_gradient(layer, reference, case, n, n * k, k, extra=[
+            ("σ applied again: dvalues are the sigmoid's outputs σ, not the logits",
+             (1 / (1 + np.exp(-sigma)) - y_true) / (n * k)),
+            ("multiplied by σ·(1 − σ) again: the fused gradient σ − y already holds the "
+             "sigmoid's derivative", reference.dinputs * sigma * (1 - sigma))])
         names.append(case)
     return names
 
@@ -327,7 +346,8 @@ def check_mse(cls) -> list[str]:
         mine = predictions.copy()
         layer.backward(mine, y_true.copy())
         unchanged(predictions, mine, case=case)
-        _compare_loss_gradient(layer, reference, case, n, n * k, k)
+        _compare_loss_gradient(layer, reference, case, n, n * k, k, extra=[
+            ("the square's factor 2 left out", reference.dinputs / 2)])
         names.append(case)
     return names
 
@@ -364,7 +384,9 @@ def check_regularization(cls) -> list[str]:
                 rule="∂L/∂b += λ₁·sign(b) (+1 at b = 0) + 2λ₂·b",
                 chain=_explained(reference, X, y, "biases"),
                 mistakes=[("the regularization gradients left out",
-                           dvalues.sum(axis=0, keepdims=True))])
+                           dvalues.sum(axis=0, keepdims=True)),
+                          ("L2's factor 2 left out", reference.dbiases
+                           - reference.bias_regularizer_l2 * reference.biases)])
         compare("dinputs", getattr(layer, "dinputs", None), reference.dinputs, case=case,
                 rule=reference.local_rule())
         names.append(case)
@@ -378,7 +400,9 @@ def check_dropout(cls) -> list[str]:
         inputs = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1, 1], size=shape)
         layer, reference = cls(rate), Dropout(rate)
         keep = 1 - rate
-        output = np.asarray(layer.forward(inputs.copy()), dtype=np.float64)
+        output = as_array(_forward(layer, inputs.copy()))
+        if output is None:
+            raise Wrong("output", case, f"forward gave no array of numbers — case: {case}")
         if output.shape != inputs.shape:
             raise Wrong("output", case, f"output has shape {output.shape}; expected "
                         f"{inputs.shape} — case: {case}")
@@ -389,9 +413,14 @@ def check_dropout(cls) -> list[str]:
                         f"{1 / keep:g} — case: {case}\nthe rule: {reference.local_rule()}",
                         mistake="mask not scaled by 1/(1 − rate)")
         if not np.allclose(mask[kept], 1 / keep):
+            swapped = np.allclose(mask[kept], 1 / rate)
             raise Wrong("output", case, f"output / inputs should be 0 or 1/(1 − rate) = "
-                        f"{1 / keep:g}; got values such as {np.unique(mask[kept])[:3]} — "
-                        f"case: {case}\nthe rule: {reference.local_rule()}")
+                        f"{1 / keep:g}; got values such as "
+                        f"{np.unique(np.round(mask[kept], 6))[:3]} — case: {case}\n"
+                        f"the rule: {reference.local_rule()}"
+                        + ("\nthis is a common mistake: rate taken as the fraction kept"
+                           if swapped else ""),
+                        mistake="rate taken as the fraction kept" if swapped else None)
         fraction = kept.mean()
         spread = 5 * np.sqrt(keep * rate / inputs.size)
         if abs(fraction - keep) > spread:
@@ -405,11 +434,13 @@ def check_dropout(cls) -> list[str]:
         compare("dinputs", getattr(layer, "dinputs", None), dvalues * mask, case=case,
                 rule=reference.local_rule() + " — the forward pass's mask",
                 mistakes=[("a new mask drawn in backward", np.zeros(0))])
-        inference = np.asarray(cls(rate).forward(inputs.copy(), training=False))
+        inference = _forward(cls(rate), inputs.copy(), training=False)
+        plain = as_array(inference)
         compare("output with training=False", inference, inputs, case=case,
                 rule="inference is the identity: the scaling was done while training",
-                mistakes=[("dropping at inference", inference)] if not np.allclose(
-                    inference, inputs) else ())
+                mistakes=[("dropping at inference", plain)] if (
+                    plain is not None and plain.shape == inputs.shape
+                    and not np.allclose(plain, inputs)) else ())
         names.append(case)
     return names
 
@@ -455,9 +486,12 @@ def _check_optimizer(cls, name, reference_cls, settings, variants) -> list[str]:
         for t, ((rate, w, b), (got_rate, got_w, got_b)) in enumerate(
                 zip(expected, got, strict=True)):
             step = f"{case}, step {t + 1}"
+            decay = kwargs.get("decay", 0.0)
             compare("current_learning_rate", got_rate, rate, case=step,
                     rule="learning_rate · 1 / (1 + decay · iterations)",
-                    mistakes=[("decay not applied", kwargs.get("learning_rate", 1.0))])
+                    mistakes=[("decay not applied", kwargs.get("learning_rate", 1.0)),
+                              ("decay one step early (1 + decay · (iterations + 1))",
+                               rate * (1 + decay * t) / (1 + decay * (t + 1)))])
             for param, got_value, value, k in (("weights", got_w, w, 0), ("biases", got_b, b, 1)):
                 compare(f"{param} after step {t + 1}", got_value, value, case=step,
                         rule=_OPTIMIZER_RULES[name],
@@ -493,15 +527,15 @@ def check_sgd(cls) -> list[str]:
     return _check_optimizer(cls, "sgd", SGD, settings, variants)
 
 
-def _adam_variant(correct: bool):
+def _adam_variant(correct: bool, shift: int = 0):
     def make(learning_rate=0.001, decay=0.0, epsilon=1e-7, beta_1=0.9, beta_2=0.999):
         def update(p, g, s, rate, t):
             m = s.setdefault("m", np.zeros_like(p))
             v = s.setdefault("v", np.zeros_like(p))
             m[...] = beta_1 * m + (1 - beta_1) * g
             v[...] = beta_2 * v + (1 - beta_2) * g ** 2
-            m_hat = m / (1 - beta_1 ** t) if correct else m
-            v_hat = v / (1 - beta_2 ** t) if correct else v
+            m_hat = m / (1 - beta_1 ** (t + shift)) if correct else m
+            v_hat = v / (1 - beta_2 ** (t + shift)) if correct else v
             p -= rate * m_hat / (np.sqrt(v_hat) + epsilon)
         return update
     return make
@@ -511,7 +545,9 @@ def check_adam(cls) -> list[str]:
     settings = [("Adam's defaults", {}),
                 ("lr 0.05, decay 1e-3", dict(learning_rate=0.05, decay=1e-3)),
                 ("β₁ 0.5, β₂ 0.9", dict(learning_rate=0.01, beta_1=0.5, beta_2=0.9))]
-    variants = [("Adam without bias correction", _adam_variant(False))]
+    variants = [("Adam without bias correction", _adam_variant(False)),
+                ("bias correction with t = iterations (0 at the first step): t is "
+                 "iterations + 1", _adam_variant(True, shift=-1))]
     return _check_optimizer(cls, "adam", Adam, settings, variants)
 
 
@@ -536,6 +572,7 @@ def check_spiral(build_model) -> list[str]:
         raise Wrong("model", case, f"these are chainrule's classes, not yours: {borrowed}; "
                     "import your own from your exercise files")
     X, y = spiral_data(100, 3, rng=0)
+    _probe_returns(model.layers, X[:4], case)
     model.train(X, y, epochs=epochs, print_every=None, progress=False)
     accuracy = model.evaluate(X, y, verbose=False)["accuracy"]
     if accuracy < TARGET:
@@ -543,3 +580,25 @@ def check_spiral(build_model) -> list[str]:
                     f"≥ {TARGET} — case: {case}\ncheck every exercise it uses passes; then try "
                     "more epochs, a wider layer or Adam with learning_rate=0.05")
     return [f"{case}: accuracy {accuracy:.3f}"]
+
+
+def _probe_returns(layers, X, case) -> None:
+    """chainrule.Model passes what forward and backward *return* to the next layer (the
+    layer checks accept a forward that only sets ``output``, as the book's does): say so
+    by name before training, not as a TypeError deep inside it."""
+    values = X
+    for layer in layers:
+        returned = layer.forward(values, training=True)
+        if returned is None:
+            raise Wrong("model", case, f"{type(layer).__name__}.forward returns None — case: "
+                        f"{case}\nchainrule.Model passes what forward returns to the next layer:"
+                        " end forward with return self.output")
+        values = returned
+    dvalues = np.full(np.shape(values), 1.0 / np.size(values))
+    for layer in reversed(layers):
+        returned = layer.backward(dvalues)
+        if returned is None:
+            raise Wrong("model", case, f"{type(layer).__name__}.backward returns None — case: "
+                        f"{case}\nchainrule.Model passes what backward returns to the layer "
+                        "below: end backward with return self.dinputs")
+        dvalues = returned

@@ -56,6 +56,10 @@ def run(args) -> int:
             print(f"[{STATE_MARK.get(result.status, '✗')}] {result.name:<22} {result.status}")
         return 0
     if action == "start":
+        if Path(args.dir).exists() and not Path(args.dir).is_dir():
+            print(f"chainrule exercises start: {args.dir} is a file, not a folder: choose "
+                  "another with --dir", file=sys.stderr)
+            return 2
         try:
             path = start(args.dir, name)
         except FileExistsError as exc:

@@ -3,10 +3,16 @@
 For each folder the exercise files (regular files only: no links) are copied into a fresh
 temporary folder, and a worker process checks them there, with that folder as its working
 directory, a CPU-time and a memory limit (``resource.setrlimit``, on Linux and macOS) and a
-wall-clock limit. The worker prints one line per exercise as it goes; if it loops, runs out
-of memory, exits or dies, the exercise it was on is marked so and a new worker goes on with
-the rest. Nothing a learner's file does reaches another learner's grading. Limits of this:
-code that knows an absolute path can still reach it (a process is not a sandbox).
+wall-clock limit, a limit on the size of a file it writes (``RLIMIT_FSIZE``) and, where it
+can be counted, on the number of processes. The worker reports one line per exercise on a
+private copy of its stdout (the learner's own prints, text or binary, go to /dev/null); if it
+loops, runs out of memory, exits or dies, the exercise it was on is marked so and a new
+worker goes on with the rest; whatever it started is killed with it (its process group).
+The CSV is written to a temporary file and renamed over the old one: never half a table.
+Limits of this, honestly: a process is not a sandbox. Code that knows an absolute path can
+still read, write or delete it with the teacher's permissions, a child that calls setsid
+leaves the process group, and code can signal the grader itself (``os.getppid()``). Grade
+untrusted folders as a user who owns nothing else, or in a container.
 """
 
 from __future__ import annotations
@@ -22,9 +28,14 @@ import tempfile
 from pathlib import Path
 
 from ._catalogue import EXERCISES
+from ._diagnosis import ERROR, FAILED, NOT_FINISHED, NOT_STARTED, PASSED
+
+STATUSES = (NOT_STARTED, NOT_FINISHED, FAILED, ERROR, PASSED, "memory limit")
 
 TIME_LIMIT = 60.0
 MEMORY_LIMIT = 2 * 1024 ** 3
+FILE_LIMIT = 64 * 1024 ** 2  # the largest file a worker may write (a learner's, or a .pyc)
+EXTRA_PROCESSES = 64  # how many more processes than the teacher's own a worker may start
 
 
 def grade(folders, *, csv_path=None, time_limit: float = TIME_LIMIT,
@@ -39,11 +50,7 @@ def grade(folders, *, csv_path=None, time_limit: float = TIME_LIMIT,
         table[str(folder)] = _grade_folder(folder, time_limit, memory_limit)
     names = [e.name for e in EXERCISES]
     if csv_path is not None:
-        with open(csv_path, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(["learner", *names])
-            for folder, row in table.items():
-                writer.writerow([folder, *(row[n] for n in names)])
+        _write_csv(Path(csv_path), table, names)
     width = max([len("learner"), *map(len, table)])
     out(f"{'learner':<{width}}  " + " ".join(f"{n[:8]:>8}" for n in names))
     for folder, row in table.items():
@@ -51,6 +58,22 @@ def grade(folders, *, csv_path=None, time_limit: float = TIME_LIMIT,
         out(f"{folder:<{width}}  " + " ".join(f"{row[n][:8]:>8}" for n in names)
             + f"  {passed}/{len(names)}")
     return table
+
+
+def _write_csv(path: Path, table, names) -> None:
+    # A temporary file beside it, renamed over it: a reader (or a second grade) never sees
+    # half a table, and a failed run leaves the old one.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["learner", *names])
+            for folder, row in table.items():
+                writer.writerow([folder, *(row[n] for n in names)])
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _grade_folder(folder: Path, time_limit: float, memory_limit: int) -> dict[str, str]:
@@ -80,22 +103,31 @@ def _run_worker(work: Path, names, time_limit, memory_limit):
     process = subprocess.Popen(
         [sys.executable, "-m", "chainrule.exercises._grade", str(work), *names],
         cwd=work, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+        stderr=subprocess.DEVNULL, start_new_session=True,
         preexec_fn=_limits(time_limit, memory_limit))
     try:
-        stdout, _ = process.communicate(nonce + "\n", timeout=time_limit)
+        raw, _ = process.communicate((nonce + "\n").encode(), timeout=time_limit)
         failure = "crashed" if process.returncode else "exited"
         if process.returncode in (-9, -24):  # SIGKILL / SIGXCPU: the CPU-time limit
             failure = "time limit"
+        elif process.returncode == -25:  # SIGXFSZ: a file past FILE_LIMIT
+            failure = "file size limit"
     except subprocess.TimeoutExpired:
         _kill(process)
-        stdout, _ = process.communicate()
+        raw, _ = process.communicate()
         failure = "time limit"
+    finally:
+        _kill(process)  # what the learner's code started dies with the worker
+    # Bytes, not text: the learner's code may have written anything to the pipe.
+    stdout = raw.decode("utf-8", errors="replace")
     done = {}
     for line in stdout.splitlines():
         if line.startswith(nonce + " "):
-            name, status = json.loads(line[len(nonce) + 1:])
-            if name in names:
+            try:
+                name, status = json.loads(line[len(nonce) + 1:])
+            except (ValueError, TypeError):
+                continue
+            if name in names and status in STATUSES:
                 done[name] = status
     return done, failure
 
@@ -104,10 +136,13 @@ def _kill(process) -> None:
     try:
         os.killpg(process.pid, 9)
     except (ProcessLookupError, PermissionError):
-        process.kill()
+        if process.poll() is None:
+            process.kill()
 
 
 def _limits(time_limit: float, memory_limit: int):
+    running = _processes_of_this_user()  # counted here: apply runs between fork and exec
+
     def apply():
         try:
             import resource
@@ -116,13 +151,42 @@ def _limits(time_limit: float, memory_limit: int):
         seconds = int(time_limit) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+        # RLIMIT_NPROC counts all of this user's processes: allow the teacher's own plus a
+        # few, so a fork bomb stops early (root is not held by it; nor is it counted off Linux).
+        if running is not None:
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            cap = running + EXTRA_PROCESSES
+            if hard == resource.RLIM_INFINITY or cap < hard:
+                resource.setrlimit(resource.RLIMIT_NPROC, (cap, hard))
     return apply if os.name == "posix" else None
+
+
+def _processes_of_this_user() -> int | None:
+    """The number of processes and threads of this user (Linux's /proc), or None."""
+    try:
+        uid, count = os.getuid(), 0
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    if entry.stat().st_uid == uid:
+                        count += len(os.listdir(f"/proc/{entry.name}/task"))
+                except OSError:
+                    continue
+        return count or None
+    except (OSError, AttributeError):
+        return None
 
 
 def _worker(argv) -> None:
     """In the worker process: check each named exercise of the folder, one line each."""
     nonce = sys.stdin.readline().strip()
-    stdout = sys.stdout  # kept: a learner's file may replace or close sys.stdout
+    # The results go to a private copy of the pipe; fd 1 (print, os.write(1, …)) goes to
+    # /dev/null, so what a learner prints, closes or replaces cannot touch them.
+    stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     from ._runner import check_file
 
     folder, names = Path(argv[0]), argv[1:]

@@ -37,17 +37,26 @@ def check(name: str, obj) -> Result:
     except Wrong as wrong:
         return Result(name, FAILED, wrong.text, wrong.output, wrong.case, wrong.mistake)
     except NotImplementedError as exc:
-        return Result(name, NOT_FINISHED, f"not finished: {exc or 'a part still raises'} "
-                      "NotImplementedError — write the parts marked TODO")
+        return Result(name, NOT_FINISHED, _not_finished(exc))
     except (Exception, SystemExit) as exc:  # the learner's code: report it, do not crash
         return Result(name, ERROR, _last_frames(exc))
     return Result(name, PASSED, cases=cases)
 
 
+def _not_finished(exc: NotImplementedError) -> str:
+    return (f"not finished: {str(exc) or 'a part'} still raises NotImplementedError — "
+            "write the parts marked TODO")
+
+
 def _last_frames(exc: BaseException) -> str:
+    """The exception and the learner's line it came from (a SyntaxError names its own)."""
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__}: {exc}"
     frames = traceback.extract_tb(exc.__traceback__)
+    # the learner's frame: neither chainrule's nor Python's own (<frozen importlib…>)
     where = next((f"{Path(f.filename).name}, line {f.lineno}" for f in reversed(frames)
-                  if "chainrule" not in Path(f.filename).parts), None)
+                  if "chainrule" not in Path(f.filename).parts
+                  and not f.filename.startswith("<")), None)
     return f"{type(exc).__name__}: {exc}" + (f" ({where})" if where else "")
 
 
@@ -67,13 +76,20 @@ def load(folder: Path, name: str):
     finally:
         sys.path.remove(str(folder))
     if not hasattr(module, exercise.defines):
-        raise AttributeError(f"{exercise.filename} defines no {exercise.defines}")
+        mine = [k for k, v in vars(module).items() if not k.startswith("_") and callable(v)
+                and getattr(v, "__module__", None) == name]
+        raise AttributeError(f"{exercise.filename} defines no {exercise.defines}"
+                             + (f" (it defines {', '.join(mine)})" if mine else "")
+                             + f": the check looks for {exercise.defines}")
     return getattr(module, exercise.defines)
 
 
 def check_file(folder: Path, name: str) -> Result:
     """Check the learner's file for ``name`` in ``folder``."""
     path = Path(folder) / find(name).filename
+    if path.exists() and not path.is_file():
+        return Result(name, ERROR, f"{path} is not a file (a folder?): move it away, then "
+                      f"chainrule exercises start {name}")
     if not path.is_file():
         return Result(name, NOT_STARTED, f"{path} does not exist: chainrule exercises start "
                       f"{name}")
@@ -82,7 +98,7 @@ def check_file(folder: Path, name: str) -> Result:
             warnings.simplefilter("ignore")
             obj = load(folder, name)
     except NotImplementedError as exc:
-        return Result(name, NOT_FINISHED, f"not finished: {exc}")
+        return Result(name, NOT_FINISHED, _not_finished(exc))
     except (Exception, SystemExit) as exc:
         return Result(name, ERROR, f"{path} does not import: {_last_frames(exc)}")
     return check(name, obj)
@@ -142,18 +158,23 @@ def watch(folder: Path, *, interval: float = 0.5, out=print, stop=None,
             found[exercise.name] = (info.st_mtime_ns, info.st_size)
         return found
 
-    seen = stamps()
+    checked = previous = stamps()
     out(f"watching {folder} — save an exercise file to check it (Ctrl-C stops)")
     while (stop is None or not stop.is_set()) and (max_checks is None or checks < max_checks):
         time.sleep(interval)
         now = stamps()
-        for name in [n for n in now if seen.get(n) != now[n]]:
+        # Changed since the last check, and the same as one poll ago: an editor that saves
+        # in several writes is checked once, when it is done, not half-written.
+        for name in [n for n in now if checked.get(n) != now[n] and previous.get(n) == now[n]]:
             result = check_file(folder, name)
             checks += 1
+            checked = {**checked, name: now[name]}
             out(str(result))
             if result.passed:
                 out("passing: chainrule exercises start   (for the next one)")
-        seen = now
+        # a deleted file forgets its stamp: saved again, it is checked again
+        checked = {n: s for n, s in checked.items() if n in now}
+        previous = now
     return checks
 
 

@@ -9,8 +9,10 @@ to the logits: chainrule fuses the two only for its own Softmax.
 
 Shapes: inputs (300, 2) → Dense(2, H) → ReLU → Dense(H, 3) → Softmax → (300, 3).
 
-The book's choice: H = 64, Adam(learning_rate=0.05, decay=5e-7), 10 000 epochs. A wider
-layer and a few thousand epochs train faster; EPOCHS may be at most 10 000.
+The book's choice: H = 64, Adam(learning_rate=0.05, decay=5e-7), 10 000 epochs (about a
+minute with the per-sample Softmax loop; H = 64 with 3000 epochs stops near 0.87). H = 128
+with the same Adam reaches 0.9 within the default 3000 epochs (about 20 s). EPOCHS may be
+at most 10 000.
 """
 
 from adam import Adam  # noqa: F401 (yours; or: from sgd import SGD)
