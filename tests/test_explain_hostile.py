@@ -409,3 +409,23 @@ def test_many_clipped_samples_are_named_up_to_ten():
     one = SimpleNamespace(clipped=(7,), n_samples=1, fused=True,
                           loss="SoftmaxCategoricalCrossentropy")
     assert "clipped: 1 of 1 sample (sample 7) has" in clipping_note(one)[0]
+
+
+def test_every_step_of_the_chain_is_a_row_of_the_text():
+    from chainrule.inspection._explanation import rows
+
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(6, 2)), rng.integers(0, 3, 6)
+    model = cr.Model([cr.Dense(2, 4, dtype=np.float64, rng=0), cr.Tanh(),
+                      cr.Dense(4, 4, dtype=np.float64, rng=1), cr.ReLU(),
+                      cr.Dense(4, 3, dtype=np.float64, rng=2), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD())
+    model.finalize()
+    explanation = cr.explain(model, X, y, layer=0, index=(1, 2))
+    assert {"loss", "factor", "sum", "parameter"} <= {s.kind for s in explanation.steps}
+    shown = [(operator, quantity) for operator, quantity, *_ in rows(explanation)]
+    for step in explanation.steps:
+        if step.kind in ("factor", "sum", "parameter"):
+            assert ("×", step.quantity) in shown, step.quantity
+        if step.kind == "sum":
+            assert ("Σ", step.result) in shown

@@ -627,3 +627,12 @@ def test_a_neurons_answer_holds_its_weights_and_bias():
     answer = session.neuron(1, 2)
     assert answer["bias"] == pytest.approx(float(dense.biases[0, 2]), rel=1e-5, abs=1e-12)
     np.testing.assert_allclose(answer["weights"], dense.weights[:, 2], rtol=1e-5)  # 6 digits
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9])
+def test_a_new_training_share_splits_the_points_again(share):
+    session = Session({"samples": 30, "layers": [5, 4], "grid": 16, "batch_size": 10})
+    total = len(session.X_train) + len(session.X_test)
+    assert session.update({"train_ratio": share}) == "data"
+    assert len(session.X_train) == round(total * share)
+    assert len(session.X_train) + len(session.X_test) == total
