@@ -167,3 +167,19 @@ def test_dropout_forward_with_mask_reuses_the_last_training_mask(rng):
     np.testing.assert_array_equal(layer.forward_with_mask(2 * x), 2 * first)
     with pytest.raises(RuntimeError, match="no training mask of shape"):
         layer.forward_with_mask(rng.normal(size=(3, 6)))
+
+
+def test_a_comparison_table_lists_the_worst_first_and_says_how_many_it_leaves_out():
+    from chainrule.inspection._gradcheck import GradientComparison
+
+    analytic = np.arange(30.0).reshape(5, 6)
+    numerical = analytic.copy()
+    numerical[3, 4] += 0.5  # the worst
+    numerical[0, 1] += 0.25
+    table = GradientComparison.of("dweights", analytic, numerical).table(max_rows=4)
+    lines = table.splitlines()
+    assert lines[0].split() == ["index", "analytic", "numerical", "|difference|"]
+    assert lines[1].startswith("(3, 4)") and lines[2].startswith("(0, 1)")
+    assert len(lines) == 1 + 4 + 1 and lines[-1] == "… 26 more"
+    everything = GradientComparison.of("dweights", analytic, numerical).table(max_rows=30)
+    assert len(everything.splitlines()) == 31 and "more" not in everything
