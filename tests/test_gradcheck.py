@@ -183,3 +183,10 @@ def test_a_comparison_table_lists_the_worst_first_and_says_how_many_it_leaves_ou
     assert len(lines) == 1 + 4 + 1 and lines[-1] == "… 26 more"
     everything = GradientComparison.of("dweights", analytic, numerical).table(max_rows=30)
     assert len(everything.splitlines()) == 31 and "more" not in everything
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_gradcheck_refuses_parameters_below_float64(dtype):
+    layer = Dense(2, 2, dtype=dtype, rng=0)
+    with pytest.raises(TypeError, match="gradcheck needs float64 parameters"):
+        cr.gradcheck(layer, np.ones((3, 2)), loss=cr.MeanSquaredError(), y_true=np.ones((3, 2)))

@@ -217,3 +217,41 @@ def test_plot_network_scales_its_drawing_with_the_network():
         crowding = max(1.0, np.sqrt(layer.weights.size / 64))
         magnitude = np.sort(np.abs(layer.weights).ravel()) / np.abs(layer.weights).max()
         np.testing.assert_allclose(collection.get_linewidths(), 0.3 + 4.0 * magnitude / crowding)
+
+
+def test_the_decision_boundary_frames_the_data_with_a_tenth_on_each_side():
+    from matplotlib.collections import QuadMesh
+
+    X, y = cr.datasets.vertical_data(20, 3, rng=0)
+    model = cr.Model([cr.Dense(2, 8, rng=0), cr.ReLU(), cr.Dense(8, 3, rng=1), cr.Softmax()])
+    figure = cr.plotting.plot_decision_boundary(model, X, y, resolution=40)
+    ax = figure.axes[0]
+    span = X.max(axis=0) - X.min(axis=0)
+    np.testing.assert_allclose(ax.get_xlim(), [X[:, 0].min() - 0.1 * span[0],
+                                               X[:, 0].max() + 0.1 * span[0]], atol=1e-8)
+    np.testing.assert_allclose(ax.get_ylim(), [X[:, 1].min() - 0.1 * span[1],
+                                               X[:, 1].max() + 0.1 * span[1]], atol=1e-8)
+    # Class k's region is coloured exactly colours[k]: the boundaries sit half-way between.
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    np.testing.assert_array_equal(mesh.norm.boundaries, [-0.5, 0.5, 1.5, 2.5])
+
+
+@pytest.mark.parametrize("n, palette", [(3, "tab10"), (10, "tab10"), (11, "tab20"), (20, "tab20"),
+                                        (21, "turbo")])
+def test_class_colours_come_from_a_palette_large_enough(n, palette):
+    from matplotlib import colormaps
+
+    colours = cr.plotting.class_colours(n)
+    expected = colormaps[palette](np.arange(n) if palette != "turbo" else np.linspace(0, 1, n))
+    np.testing.assert_array_equal(colours, expected)
+    assert len({tuple(c) for c in colours}) == n  # distinct
+
+
+def test_the_history_is_drawn_into_the_axes_it_is_given():
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    history = {"loss": [1.0, 0.5, 0.25], "accuracy": [0.3, 0.6, 0.9]}
+    assert cr.plotting.plot_history(history, ax=ax) is figure
+    assert len(figure.axes) == 2 and ax.get_lines()[0].get_ydata().tolist() == history["loss"]
+    plt.close(figure)
