@@ -535,3 +535,92 @@ def test_resizing_lays_the_drawing_out_again_and_keeps_the_selection(tab):
         assert box["width"] >= 420
     assert page.errors == []
 
+
+
+# -- hostile pass: the lit path follows the panel, the chain in view on a smaller screen -------
+
+
+def walk_to(page, steps: int) -> list:
+    for _ in range(steps):
+        page.page.click("#chain-step")
+    page.page.wait_for_function(
+        f"() => document.querySelector('.walk-text').dataset.step === '{steps - 1}'")
+    return sorted(lit(page))
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("size", [(1920, 1080), (1100, 700), (1280, 720)])
+def test_resizing_mid_walk_keeps_the_lit_path_of_the_current_step(tab, size):
+    page = tab(FAST)
+    explained(page)
+    before = walk_to(page, 4)
+    assert before
+    page.page.set_viewport_size({"width": size[0], "height": size[1]})
+    # The drawing is laid out again (another width), and the current step is still lit.
+    page.page.wait_for_function(
+        "() => Math.abs(document.querySelector('#network svg').getAttribute('width') - "
+        "Math.max(document.getElementById('network').clientWidth, 420)) < 2")
+    page.page.wait_for_function(f"() => document.querySelectorAll('#network .lit').length "
+                                f"=== {len(before)}")
+    assert sorted(lit(page)) == before
+    assert page.page.locator("#explain table.chain tr.current").count() >= 1
+    assert page.errors == []
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("then", ["neuron", "weight", "bias"])
+def test_choosing_something_else_mid_walk_turns_the_old_path_off(tab, then):
+    page = tab(FAST)
+    explained(page)
+    assert walk_to(page, 3)
+    # Off the panel: a row under a still pointer would light its own path (a hover, not stale).
+    page.page.mouse.move(5, 5)
+    if then == "neuron":
+        page.page.locator('.node.neuron[data-column="1"][data-index="2"]').click()
+        title = "z0[2]"
+    elif then == "weight":
+        page.page.locator('.link-hit[data-dense="0"][data-i="1"][data-j="2"]').dispatch_event(
+            "click")
+        title = "W0[1, 2]"
+    else:
+        page.page.locator('.bias[data-dense="2"][data-j="1"]').dispatch_event("click")
+        title = "b4[1]"
+    page.page.wait_for_function(
+        f"() => document.querySelector('#explain h3').textContent.includes('{title}')")
+    # Nothing of the old chain's walk stays lit; only the new choice is marked.
+    assert lit(page) == []
+    assert page.page.locator("#network .selected").count() == 1
+    assert page.errors == []
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("size, scale", [
+    pytest.param((1280, 720), 1, id="1280x720"),
+    pytest.param((1280, 720), 2, id="1280x720-zoomed"),
+    pytest.param((1366, 768), 2, id="1366x768-zoomed"),
+])
+def test_after_a_click_the_chain_and_its_check_are_in_view_on_a_smaller_screen(tab, browser,
+                                                                             server, size,
+                                                                             scale):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]},
+                            device_scale_factor=scale)
+    errors = []
+    page.on("console", lambda m: m.type in ("error", "warning") and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{server}/#{FAST}")
+        page.wait_for_function("() => document.body.dataset.epoch !== undefined")
+        page.locator(WEIGHT).dispatch_event("click")
+        page.locator("#explain-body .relative-error").wait_for()
+        page.wait_for_function("() => { const b = document.querySelector('#explain .check')"
+                               ".getBoundingClientRect(); return b.bottom <= innerHeight; }")
+        for selector in ("#explain h3", "#explain table.chain", "#explain .check",
+                         "#explain .walk"):
+            assert in_view(page, selector), selector
+        assert page.locator("#network .selected").count() == 1
+        assert errors == []
+    finally:
+        page.close()

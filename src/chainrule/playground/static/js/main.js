@@ -124,6 +124,7 @@ const handlers = {
   neuron(message) {
     if (message.network !== state.network.id) return;
     picture.select({ kind: "neuron", dense: message.layer, j: message.neuron });
+    picture.light([]);  // the path of a chain walked before is no longer in the panel
     // A Dense layer's inputs: the features, or the outputs a of the layer before it.
     const sources = message.layer === 0
       ? state.network.features.map((f) => f.label)
@@ -203,9 +204,15 @@ function inspect(on) {
     chart.draw();
   }
   if (on) {
+    // Its top and its end in view: on a short screen (1280×720) the header leaves the panel
+    // too little room, so the page scrolls by what is missing (the panel is sticky, as tall
+    // as the window at most), never past the panel's top.
     const box = $("explain").getBoundingClientRect();
-    if (box.top < 0 || box.top > window.innerHeight - 200) {
-      $("explain").scrollIntoView({ block: "start", behavior: "instant" });
+    const margin = 8;
+    const below = box.bottom - (window.innerHeight - margin);
+    if (box.top < 0 || below > 0) {
+      window.scrollBy({ top: Math.min(box.top - margin, Math.max(below, 0)),
+                        behavior: "instant" });
     }
   }
 }

@@ -28,17 +28,20 @@ export class NetworkPicture {
     this.tooltip = document.getElementById("tooltip");
     this.hovered = null;
     this.selected = null;
+    this.lit = [];
   }
 
-  /** Lay the same network out again (the container's width changed); keeps the selection. */
+  /** Lay the same network out again (the container's width changed); keeps the selection
+   *  and the lit path (a step of the chain being walked). */
   relayout() {
     if (!this.network) return;
     const width = Math.max(this.container.clientWidth, 420);
     if (Math.abs(width - this.width) < 2) return;
-    const { selected, frame } = this;
+    const { selected, frame, lit } = this;
     this.build(this.network, this.featureOptions);
     if (frame) this.update(frame);
     if (selected) this.select(selected);
+    this.light(lit);
   }
 
   /** Lay out a new network (from the server's "network" message). */
@@ -46,6 +49,7 @@ export class NetworkPicture {
     this.network = network;
     this.featureOptions = featureOptions;
     this.selected = null;
+    this.lit = [];
     this.frame = null;
     this.oneDimensional = network.task === "regression";
     const active = network.features.map((f) => f.key);
@@ -128,6 +132,8 @@ export class NetworkPicture {
   /** Light up a path: parts = [{kind: "weight"|"bias"|"neuron", dense, i, j}], where an
    *  undefined i or j means every one. An empty list turns the light off. */
   light(parts) {
+    // Kept, so that a new layout (relayout) lights the same path again.
+    this.lit = parts;
     for (const el of this.container.querySelectorAll(".lit")) el.classList.remove("lit");
     for (const { kind, dense, i, j } of parts) {
       for (const el of this.elements(kind, dense, i, j)) el.classList.add("lit");
