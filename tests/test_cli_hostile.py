@@ -852,3 +852,12 @@ def test_the_model_records_whether_it_scales_its_inputs_and_one_l2_is_not_a_cont
     code, stdout, err = run(capsys, "train", "--dataset", "vertical", "--output", out,
                             "--epochs", "30", "--no-progress", "--l2", "auto", *options)
     assert code == 0 and "kept L2" in stdout, err
+
+
+def test_the_playground_without_its_extra_says_how_to_install_it(monkeypatch, capsys):
+    import sys
+
+    # As if Starlette were missing: importing the server fails.
+    monkeypatch.setitem(sys.modules, "chainrule.playground.server", None)
+    code, _, err = run(capsys, "playground", "--no-browser", "--port", "0")
+    assert code != 0 and "pip install 'chainrule[playground]'" in err
