@@ -412,3 +412,28 @@ def test_the_gradient_monitor_averages_each_epoch_on_its_own():
                 callbacks=[recorder, monitor])
     per_epoch = np.array(recorder.norms).reshape(3, 3).mean(axis=1)
     np.testing.assert_allclose(monitor.grad_norms[monitor.labels[0]], per_epoch, rtol=1e-12)
+
+
+@pytest.mark.parametrize("monitor, mode, worst", [("loss", "auto", math.inf),
+                                                  ("accuracy", "auto", -math.inf),
+                                                  ("loss", "max", -math.inf)])
+def test_early_stopping_state_round_trips_and_no_best_yet_is_the_worst(monitor, mode, worst):
+    stopping = EarlyStopping(monitor, patience=3, mode=mode)
+    stopping.set_state({"best": 0.25, "best_epoch": 7, "wait": 2, "stopped_epoch": 0})
+    twin = EarlyStopping(monitor, patience=3, mode=mode)
+    twin.set_state(stopping.get_state())
+    assert (twin.best, twin.best_epoch, twin.wait) == (0.25, 7, 2)
+    twin.set_state({"best": None})  # a checkpoint written before any epoch improved
+    assert twin.best == worst
+
+
+def test_a_monitor_missing_from_an_epochs_logs_is_named_there_too():
+    # check_run refuses it before the run; a caller driving the hooks by hand hears it too.
+    plateau = ReduceLROnPlateau("val_loss")
+    with pytest.raises(ValueError, match="'val_loss' is not among the figures"):
+        plateau.on_epoch_end(1, {"loss": 0.5, "accuracy": 0.9})
+
+
+def test_csv_logger_repr_names_its_file_and_options(tmp_path):
+    logger = CSVLogger(str(tmp_path / "h.csv"), separator=";", append=True)
+    assert repr(logger) == f"CSVLogger({str(tmp_path / 'h.csv')!r}, separator=';', append=True)"

@@ -861,3 +861,14 @@ def test_the_playground_without_its_extra_says_how_to_install_it(monkeypatch, ca
     monkeypatch.setitem(sys.modules, "chainrule.playground.server", None)
     code, _, err = run(capsys, "playground", "--no-browser", "--port", "0")
     assert code != 0 and "pip install 'chainrule[playground]'" in err
+
+
+def test_the_playground_stopped_with_ctrl_c_ends_cleanly(monkeypatch, capsys):
+    from chainrule.playground import server
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(server, "serve", interrupted)
+    code, _, err = run(capsys, "playground", "--no-browser", "--port", "0")
+    assert code == 0, err
