@@ -624,3 +624,49 @@ def test_after_a_click_the_chain_and_its_check_are_in_view_on_a_smaller_screen(t
         assert errors == []
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("kind", ["explain", "neuron"])
+def test_a_question_may_name_the_network_it_was_asked_on(kind):
+    from chainrule.playground.messages import parse_message
+    fields = ('"layer": 0, "param": "weights", "index": [0, 0]' if kind == "explain"
+              else '"layer": 0, "neuron": 0')
+    assert parse_message(f'{{"type": "{kind}", {fields}, "network": 3}}')["network"] == 3
+    assert "network" not in parse_message(f'{{"type": "{kind}", {fields}}}')
+    for bad in ('"3"', "true", "-1", "1.5", "null"):
+        with pytest.raises((TypeError, ValueError), match="network"):
+            parse_message(f'{{"type": "{kind}", {fields}, "network": {bad}}}')
+    with pytest.raises(ValueError, match="unknown field"):
+        parse_message('{"type": "play", "network": 3}')
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("change", ["layers", "seed", "dataset"])
+@pytest.mark.parametrize("click", ["weight", "neuron"])
+def test_a_click_on_the_old_network_is_not_answered_on_the_new_one(tab, change, click):
+    page = tab(FAST)
+    before = page.page.evaluate("() => document.body.dataset.network")
+    # The change and then the click, in one go: the click is on the old drawing, but the
+    # server builds the new network before it reads the question.
+    target = ('.link-hit[data-dense="1"][data-i="4"][data-j="7"]' if click == "weight"
+              else '.node.neuron[data-column="2"][data-index="7"]')
+    act = {
+        "layers": "document.querySelectorAll('.neuron-count')[1]"
+                  ".querySelector('button[title=\"remove a neuron\"]').click();",
+        "seed": "const seed = document.getElementById('seed'); seed.value = '9';"
+                "seed.dispatchEvent(new Event('change'));",
+        "dataset": "const d = document.getElementById('dataset'); d.value = 'xor';"
+                   "d.dispatchEvent(new Event('change'));",
+    }[change]
+    page.page.evaluate(f"""() => {{ {act}
+      document.querySelector('{target}').dispatchEvent(new MouseEvent('click')); }}""")
+    page.page.wait_for_function(f"() => document.body.dataset.network !== '{before}'")
+    # A step after: its frame comes after any answer to the old click (one socket, in order).
+    page.page.click("#step")
+    page.page.wait_for_function("() => Number(document.body.dataset.epoch) >= 1", timeout=60_000)
+    assert page.page.locator("#message").is_hidden(), page.page.inner_text("#message-text")
+    assert page.page.locator("#explain h3").count() == 0
+    assert page.page.locator("#network .selected").count() == 0
+    assert "new network" in page.page.inner_text("#explain-body").lower()
+    assert page.errors == []

@@ -1,9 +1,9 @@
 """The messages a page may send, and the one function that reads them.
 
 Every message is a JSON object with a ``type`` and exactly the fields that type
-names — no more, no fewer. Anything else is refused with a ``ValueError`` or
-``TypeError`` whose text the page shows; the values inside are checked later,
-by the session (settings, layer and weight numbers).
+names — no more, no fewer — besides the optional ones ``OPTIONAL`` names. Anything
+else is refused with a ``ValueError`` or ``TypeError`` whose text the page shows; the
+values inside are checked later, by the session (settings, layer and weight numbers).
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ MESSAGES = {
     "code": (),
     "download": (),
     "ack": (),
+}
+
+#: message type → the fields it may carry besides those: a question (explain, neuron) names
+#: the network it was asked on, so that the server does not answer it on a newer one (the
+#: page's click was on a drawing the server had already replaced)
+OPTIONAL = {
+    "explain": ("network",),
+    "neuron": ("network",),
 }
 
 
@@ -62,11 +70,20 @@ def parse_message(text) -> dict:
     if not isinstance(kind, str) or kind not in MESSAGES:
         raise ValueError(f"message type must be one of {', '.join(MESSAGES)}; "
                          f"got {kind!r}"[:200])
-    fields = set(message) - {"type"}
+    fields = set(message) - {"type"} - set(OPTIONAL.get(kind, ()))
     expected = set(MESSAGES[kind])
     if fields != expected:
         unknown, missing = sorted(fields - expected), sorted(expected - fields)
         problems = ([f"unknown field(s) {', '.join(unknown)}"] if unknown else []) + \
                    ([f"missing field(s) {', '.join(missing)}"] if missing else [])
         raise ValueError(f"{kind} message: {'; '.join(problems)}"[:200])
+    if "network" in message:
+        network = message["network"]
+        # bool is an int to Python, not a network's id to the page.
+        if not isinstance(network, int) or isinstance(network, bool):
+            raise TypeError(f"{kind} message: network must be a network's id, an integer; "
+                            f"got {type(network).__name__}")
+        if network < 0:
+            raise ValueError(f"{kind} message: network must be a network's id, >= 0; "
+                             f"got {network}")
     return message

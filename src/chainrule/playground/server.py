@@ -391,11 +391,21 @@ class _Connection:
         await self.work(self.session.regenerate)
         await self._send_network()
 
+    def _asked_on_another_network(self, message) -> bool:
+        """Whether a question names a network this tab no longer has: the page asked it on a
+        drawing the server had already replaced (its "network" message is on its way), so it
+        is not answered, neither with the new network's numbers nor with an index error."""
+        return message.get("network", self.session.network_id) != self.session.network_id
+
     async def _on_explain(self, message) -> None:
+        if self._asked_on_another_network(message):
+            return
         await self.send(await self.work(
             self.session.explain, message["layer"], message["param"], message["index"]))
 
     async def _on_neuron(self, message) -> None:
+        if self._asked_on_another_network(message):
+            return
         await self.send(await self.work(
             self.session.neuron, message["layer"], message["neuron"]))
 

@@ -16,15 +16,15 @@ const state = {
 const picture = new NetworkPicture($("network"), {
   weight: (dense, i, j) => {
     picture.select({ kind: "weight", dense, i, j });
-    send({ type: "explain", layer: dense, param: "weights", index: [i, j] });
+    send({ type: "explain", layer: dense, param: "weights", index: [i, j], network: shown() });
   },
   bias: (dense, j) => {
     picture.select({ kind: "bias", dense, j });
-    send({ type: "explain", layer: dense, param: "biases", index: [0, j] });
+    send({ type: "explain", layer: dense, param: "biases", index: [0, j], network: shown() });
   },
   neuron: (dense, j) => {
     picture.select({ kind: "neuron", dense, j });
-    send({ type: "neuron", layer: dense, neuron: j });
+    send({ type: "neuron", layer: dense, neuron: j, network: shown() });
   },
   feature: (key) => {
     const features = state.settings.features.includes(key)
@@ -34,6 +34,8 @@ const picture = new NetworkPicture($("network"), {
   layers: (layers) => changeSettings({ layers }),
 });
 const chart = new LossChart($("loss-chart"));
+/** The network drawn now: a click asks about it, and the server answers only if it still is. */
+const shown = () => state.network.id;
 
 const socket = new WebSocket(`ws://${window.location.host}/ws`);
 socket.binaryType = "arraybuffer";
