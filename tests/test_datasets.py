@@ -265,3 +265,15 @@ def test_read_idx_reads_every_type_of_the_format(code, dtype):
         read = read_idx(header + array.tobytes())
         assert read.dtype == np.dtype(dtype).newbyteorder("=")
         np.testing.assert_array_equal(read, array)
+
+
+def test_an_idx_file_cut_after_its_magic_number_is_named_as_cut():
+    # Four bytes are a whole magic number (a 0-dimensional array of bytes): the file is an
+    # IDX file whose value is missing, not "not an IDX file".
+    from chainrule.datasets import read_idx
+
+    with pytest.raises(ValueError, match=r"declares shape \(\) \(1 bytes of data\) but holds 0"):
+        read_idx(bytes([0, 0, 0x08, 0]))
+    assert read_idx(bytes([0, 0, 0x08, 0, 7])) == 7
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(bytes([0, 0, 0x08]))

@@ -59,7 +59,7 @@ def _remove_orphans(directory: str, name: str) -> None:
     for entry in os.listdir(directory):
         if not (entry.startswith(prefix) and entry.endswith(".tmp")):
             continue
-        pid = entry[len(prefix):-len(".tmp")].split(".")[0]
+        pid = entry[len(prefix):].split(".")[0]  # the writer's pid: up to the next dot
         if not pid.isdigit() or _alive(int(pid)):
             continue
         try:

@@ -351,7 +351,7 @@ def _read_npy(blob: bytearray, name: str) -> np.ndarray:
     if dtype not in ALLOWED_DTYPES or fortran:
         raise ModelFileError(f"{name}: unsupported array dtype {dtype} (only plain numbers)")
     count, offset = math.prod(shape), head.tell()
-    if min(shape, default=0) < 0 or count * dtype.itemsize != len(blob) - offset:
+    if any(n < 0 for n in shape) or count * dtype.itemsize != len(blob) - offset:
         raise ModelFileError(f"{name}: declares shape {shape} ({count * dtype.itemsize} bytes) "
                              f"but holds {len(blob) - offset} bytes")
     return np.frombuffer(blob, dtype=dtype, count=count, offset=offset).reshape(shape)
