@@ -670,3 +670,20 @@ def test_a_click_on_the_old_network_is_not_answered_on_the_new_one(tab, change, 
     assert page.page.locator("#network .selected").count() == 0
     assert "new network" in page.page.inner_text("#explain-body").lower()
     assert page.errors == []
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("size", [(1920, 1080), (1100, 700), (1280, 720)])
+def test_resizing_redraws_the_chart_at_its_new_width(tab, size):
+    # While something is explained the chart sits under the drawing, as wide as its column:
+    # a canvas left at its old width would stretch the axes' and legend's text.
+    page = tab(FAST)
+    page.page.click("#step")
+    page.page.wait_for_function("() => Number(document.body.dataset.epoch) >= 1")
+    explained(page)
+    page.page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.page.wait_for_function("() => { const c = document.getElementById('loss-chart');"
+                                " return c.clientWidth > 0 && c.width === c.clientWidth; }",
+                                timeout=10_000)
+    assert page.errors == []

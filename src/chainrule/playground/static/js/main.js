@@ -219,7 +219,12 @@ function inspect(on) {
   }
 }
 
-window.addEventListener("resize", () => picture.relayout());
+// A new width: the drawing is laid out again, and the chart drawn at its new width (its
+// canvas keeps its old pixels otherwise, and the axes' text comes out stretched).
+window.addEventListener("resize", () => {
+  picture.relayout();
+  chart.draw();
+});
 
 function drawData() {
   const { network, page } = state;
