@@ -687,3 +687,36 @@ def test_resizing_redraws_the_chart_at_its_new_width(tab, size):
                                 " return c.clientWidth > 0 && c.width === c.clientWidth; }",
                                 timeout=10_000)
     assert page.errors == []
+
+
+OVERLAPS = """() => {
+  const texts = [...document.querySelectorAll('.column-name div')].map((d) => {
+    const range = document.createRange();
+    range.selectNodeContents(d);
+    const box = range.getBoundingClientRect();
+    return { text: d.textContent, left: box.left, right: box.right, top: Math.round(box.top) };
+  });
+  const out = [];
+  for (const a of texts) for (const b of texts) {
+    if (a !== b && a.top === b.top && a.left <= b.left && a.right > b.left - 2) {
+      out.push([a.text, b.text]);
+    }
+  }
+  return { overlaps: out, names: texts.map((t) => t.text.replace(/\\s/g, '')) };
+}"""
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("size", [(1366, 768), (1280, 720)])
+def test_the_column_names_of_six_hidden_layers_stay_apart_beside_the_panel(tab, size):
+    page = tab(FAST + "&layers=8,8,8,8,8,8", size)
+    explained(page)  # the panel beside the drawing: the drawing's columns are narrow
+    page.page.wait_for_function("() => document.getElementById('network').clientWidth < 600")
+    seen = page.page.evaluate(OVERLAPS)
+    assert seen["overlaps"] == [], seen
+    expected = ["x", "inputs"]
+    for k, L in enumerate(range(0, 13, 2)):
+        expected += [f"W{L}·b{L}", f"z{L}→" + ("ŷ" if k == 6 else f"a{L + 1}")]
+    assert seen["names"] == expected
+    assert page.errors == []

@@ -83,8 +83,12 @@ export class NetworkPicture {
     this.drawColumnNames(step);
   }
 
-  /** Each column's names, as explain prints them: "W2 · b2" and "z2 → a3 = ReLU". */
+  /** Each column's names, as explain prints them: "W2 · b2" and "z2 → a3 = ReLU". Where the
+   *  columns are close (many layers, the panel beside the drawing) the names lose their
+   *  spaces and, if still wider than a column, get smaller: neighbours never overlap. */
   drawColumnNames(step) {
+    const room = step - 6;
+    const gap = step < 72 ? "" : " ";
     this.columns.forEach((column, c) => {
       const label = document.createElement("div");
       label.className = "column-name";
@@ -95,13 +99,19 @@ export class NetworkPicture {
         const dense = c - 1;
         const L = this.layerOf(dense);
         label.dataset.dense = dense;
-        label.append(line(`W${L} · b${L}`, `layers[${L}]: Dense, weights W${L} and biases b${L}`),
-                     line(`z${L} → ${this.activationName(dense)}`,
+        label.append(line(`W${L}${gap}·${gap}b${L}`,
+                          `layers[${L}]: Dense, weights W${L} and biases b${L}`),
+                     line(`z${L}${gap}→${gap}${this.activationName(dense)}`,
                           `z${L} = ${this.inputName(dense)}·W${L} + b${L}; `
                           + `${this.activationName(dense)} = ${this.network.activations[dense]}`
                           + `(z${L})`));
       }
       this.container.append(label);
+      const widest = Math.max(...[...label.children].map(textWidth));
+      if (widest > room) {
+        const size = parseFloat(getComputedStyle(label).fontSize);
+        label.style.fontSize = `${Math.max(7, Math.floor((size * room) / widest * 10) / 10)}px`;
+      }
     });
   }
 
@@ -317,6 +327,13 @@ export class NetworkPicture {
   }
 
   untip() { this.tooltip.style.display = "none"; }
+}
+
+/** The width of an element's text as laid out (not of its box). */
+function textWidth(element) {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  return range.getBoundingClientRect().width;
 }
 
 function line(text, title) {
