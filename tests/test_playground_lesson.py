@@ -720,3 +720,31 @@ def test_the_column_names_of_six_hidden_layers_stay_apart_beside_the_panel(tab, 
         expected += [f"W{L}·b{L}", f"z{L}→" + ("ŷ" if k == 6 else f"a{L + 1}")]
     assert seen["names"] == expected
     assert page.errors == []
+
+
+@BROWSER[0]
+@BROWSER[1]
+@pytest.mark.parametrize("regularization", ["l2", "l1"])
+def test_the_walks_last_step_adds_the_penalty_when_there_is_one(tab, regularization):
+    # With a penalty the gradient is the sum over the samples plus the penalty's own
+    # gradient: the last step must not call the whole of it a sum over the samples.
+    page = tab(FAST + f"&regularization={regularization}&regularization_rate=0.1")
+    explained(page)
+    n = page.page.locator("#explain table.chain tr[data-step]").evaluate_all(
+        "(rows) => Math.max(...rows.map((r) => Number(r.dataset.step)))")
+    walk_to(page, n + 1)
+    text = page.page.inner_text(".walk-text")
+    assert text.startswith(f"step {n + 1} of {n + 1}")
+    penalty = page.page.locator("#explain table.chain tr[data-step]").evaluate_all(
+        "(rows) => rows.filter((r) => r.querySelector('td.op').textContent === '+')"
+        ".map((r) => r.querySelector('td.numbers').textContent)")
+    assert len(penalty) == 1
+    assert f"+ the penalty's gradient {penalty[0]}" in text, text
+    last = page.page.locator("#explain table.chain tr[data-step]").last.inner_text()
+    assert "penalty" in last, last
+    # Without one, the words stay as they were.
+    plain = tab(FAST)
+    explained(plain)
+    walk_to(plain, n)  # one step fewer: no penalty row
+    assert "penalty" not in plain.page.inner_text(".walk-text")
+    assert page.errors == [] and plain.errors == []

@@ -107,7 +107,10 @@ export function showExplanation(panel, e, picture) {
       row(table, t, symbol, step.result, show(step.gradient), note);
     }
   });
-  row(table, e.steps.length, "Σ", `${target}, summed over the ${e.n_samples} samples`,
+  // With a penalty, what backward stores is the samples' sum plus the penalty's gradient.
+  const penalty = e.steps.some((step) => step.kind === "regularization");
+  row(table, e.steps.length, "Σ", `${target}, summed over the ${e.n_samples} samples`
+      + (penalty ? ", plus the penalty's gradient" : ""),
       format(e.value), "what backward stores in the layer's gradient");
   const walk = new Walk(panel, table, e, parts, picture);
   panel.append(table);
@@ -178,9 +181,12 @@ class Walk {
     const n = e.steps.length;
     const head = `step ${t + 1} of ${n + 1}, sample ${s}: `;
     if (t === n) {
+      // The penalty's gradient is one number, added once (not per sample).
+      const penalty = e.steps.find((step) => step.kind === "regularization");
+      const plus = penalty ? ` + the penalty's gradient ${format(penalty.gradient)}` : "";
       return `${head}${e.steps.find((step) => step.kind === "parameter").result} = Σ over the `
-        + `${e.n_samples} samples of the per-sample terms = ${format(e.value)} (each term already `
-        + `carries the mean's 1/${e.n_samples})`;
+        + `${e.n_samples} samples of the per-sample terms${plus} = ${format(e.value)} (each term `
+        + `already carries the mean's 1/${e.n_samples})`;
     }
     const step = e.steps[t];
     const up = t > 0 ? e.steps[t - 1] : null;
