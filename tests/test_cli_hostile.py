@@ -872,3 +872,20 @@ def test_the_playground_stopped_with_ctrl_c_ends_cleanly(monkeypatch, capsys):
     monkeypatch.setattr(server, "serve", interrupted)
     code, _, err = run(capsys, "playground", "--no-browser", "--port", "0")
     assert code == 0, err
+
+
+def test_fashion_mnist_trains_on_raw_pixels_scaled_in_the_model(monkeypatch):
+    # The CLI asks for raw 0–255 pixels (its model scales them itself); offline, a fake
+    # download stands in, and records what was asked.
+    asked = {}
+
+    def fake(cache_dir=None, *, raw=False):
+        asked["raw"] = raw
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (20, 784)).astype(np.float32)
+        images = images if raw else images / 255.0
+        return images, rng.integers(0, 10, 20), images[:10], rng.integers(0, 10, 10)
+
+    monkeypatch.setattr(_cli_data.datasets, "load_fashion_mnist", fake)
+    data = _cli_data.load("fashion-mnist", seed=0)
+    assert asked == {"raw": True} and data.X.max() > 1.0

@@ -712,3 +712,53 @@ def test_the_capstone_names_a_forward_that_returns_none():
     result = check("spiral", build_model)
     assert result.status == "failing" and result.output == "model", str(result)
     assert "Book.forward returns None" in str(result) and "return self.output" in str(result)
+
+
+# -- what the mutation run found unguarded -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["cce_backward", "softmax_cce_backward", "dense_backward"])
+def test_a_pass_names_every_case_it_ran(name):
+    text = str(check_file(SOLUTIONS, name))
+    cases = text.split("passing (", 1)[1].rstrip(")").split(": ", 1)
+    count = int(cases[0].split()[0])
+    assert count >= 3 and len(cases[1].split(", ")) >= count
+
+
+def test_targets_given_as_class_indices_only_fail_on_the_one_hot_case(tmp_path):
+    # A fused loss that misreads one-hot rows (their first column as the labels): the case
+    # the check names is the one-hot one.
+    source = (SOLUTIONS / "softmax_cce_backward.py").read_text()
+    wrong = source.replace(
+        "def backward(self, dvalues, y_true):",
+        "def backward(self, dvalues, y_true):\n        if np.ndim(y_true) == 2:\n"
+        "            y_true = y_true[:, 0].astype(int)", 1)
+    assert wrong != source
+    (tmp_path / "softmax_cce_backward.py").write_text(wrong)
+    result = check_file(tmp_path, "softmax_cce_backward")
+    assert not result.passed and "one-hot" in str(result), str(result)
+
+
+def test_l2_without_its_factor_2_on_the_weights_is_named(tmp_path):
+    source = (SOLUTIONS / "regularization.py").read_text()
+    wrong = source.replace("self.dweights += 2 * self.weight_regularizer_l2 * self.weights",
+                           "self.dweights += self.weight_regularizer_l2 * self.weights")
+    assert wrong != source
+    (tmp_path / "regularization.py").write_text(wrong)
+    result = check_file(tmp_path, "regularization")
+    assert not result.passed and "L2's factor 2 left out" in str(result), str(result)
+
+
+def test_a_learners_file_may_use_dataclasses_with_postponed_annotations(tmp_path):
+    # dataclasses look the module up in sys.modules: the runner registers it while importing.
+    source = (SOLUTIONS / "dense_backward.py").read_text()
+    (tmp_path / "dense_backward.py").write_text(
+        "from __future__ import annotations\n\nfrom dataclasses import dataclass\n\n\n"
+        "@dataclass\nclass Shape:\n    rows: int\n\n\n" + source)
+    result = check_file(tmp_path, "dense_backward")
+    assert result.passed, str(result)
+
+
+def test_watch_on_a_folder_that_does_not_exist_is_a_usage_error(tmp_path, capsys):
+    assert main(["exercises", "watch", "--dir", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
