@@ -889,3 +889,31 @@ def test_fashion_mnist_trains_on_raw_pixels_scaled_in_the_model(monkeypatch):
     monkeypatch.setattr(_cli_data.datasets, "load_fashion_mnist", fake)
     data = _cli_data.load("fashion-mnist", seed=0)
     assert asked == {"raw": True} and data.X.max() > 1.0
+
+
+def test_a_model_of_unknown_width_takes_the_files_columns_and_its_last_as_the_target(
+        tmp_path, capsys):
+    # No Dense layer and no metadata: nothing says how many features; the file decides
+    # (evaluate needs the target: the last column).
+    model = Model([Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD())
+    model.finalize()
+    model.save(tmp_path / "m.chainrule")
+    X = np.array([[2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    y = [0, 1, 2, 1]
+    write_csv(tmp_path / "t.csv", None, [*X.T, y])
+    code, out, err = run(capsys, "evaluate", tmp_path / "m.chainrule", "--dataset",
+                         tmp_path / "t.csv")
+    assert code == 0, err
+    assert "accuracy 0.750" in out
+
+
+def test_a_model_that_names_no_classes_refuses_labels_that_are_not_indices(tmp_path, capsys):
+    model = Model([Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.SGD())
+    model.finalize()
+    model.save(tmp_path / "m.chainrule")
+    write_csv(tmp_path / "t.csv", None, [[1.0, 0.0], [0.0, 1.0], [0.5, -1.0]])
+    code, _, err = run(capsys, "evaluate", tmp_path / "m.chainrule", "--dataset",
+                       tmp_path / "t.csv")
+    assert code == 1 and "must be class indices 0, 1" in err

@@ -116,8 +116,10 @@ def _from_table(name: str, table: tables.Table, task: str, why: str,
     y = None
     if table.target is not None and task == "regression":
         y = tables.target_numbers(table.target, table).reshape(-1, 1)
-    elif table.target is not None:
+    elif table.target is not None and labels is not None:
         y = labels.encode(table.target)
+    elif table.target is not None:
+        y = _class_indices(name, tables.target_numbers(table.target, table))
     return Dataset(name, table.X if X is None else X, y, task, why,
                    classes=None if labels is None else labels.classes,
                    feature_names=table.feature_names, target_name=table.target_name,
@@ -401,7 +403,8 @@ def _builtin_for_model(name: str, columns: Columns, seed: int) -> Dataset:
 def _table_for_model(path: Path, columns: Columns, need_target: bool) -> Dataset:
     first = tables.first_line(path)
     names, target = columns.features, columns.target
-    labels = tables.ClassLabels(columns.classes) if columns.task == "classification" else None
+    labels = tables.ClassLabels(columns.classes) if columns.task == "classification" \
+        and columns.classes is not None else None
     if names is not None and set(first) & {*names, target}:
         return _by_name(path, first, columns, need_target, labels)
     width, n = len(first), columns.n_features
@@ -423,6 +426,15 @@ def _table_for_model(path: Path, columns: Columns, need_target: bool) -> Dataset
     if not need_target:
         return _features_only(path, table, columns)
     return _from_table(str(path), table, columns.task, "the model's", labels)
+
+
+def _class_indices(name: str, numbers: np.ndarray) -> np.ndarray:
+    """A model that names no classes (built in Python, no metadata) answers with its
+    outputs' indices: the file's labels must be those indices, 0, 1, …"""
+    if not np.all((numbers >= 0) & (numbers == np.round(numbers))):
+        raise ValueError(f"{name}: the model names no classes, so its targets must be class "
+                         "indices 0, 1, …; the file's are not")
+    return numbers.astype(np.intp)
 
 
 def _takes(columns: Columns) -> str:
