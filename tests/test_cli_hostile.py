@@ -917,3 +917,24 @@ def test_a_model_that_names_no_classes_refuses_labels_that_are_not_indices(tmp_p
     code, _, err = run(capsys, "evaluate", tmp_path / "m.chainrule", "--dataset",
                        tmp_path / "t.csv")
     assert code == 1 and "must be class indices 0, 1" in err
+
+
+def test_the_epoch_figures_show_accuracy_for_classes_only():
+    from chainrule.cli._report import _figures
+
+    logs = {"data_loss": 0.5, "accuracy": 0.9, "val_loss": 0.25, "val_accuracy": 0.75}
+    assert _figures(logs, "", "classification") == "loss 0.5, acc 0.900"
+    assert _figures(logs, "val_", "classification") == "loss 0.25, acc 0.750"
+    assert _figures(logs, "", "regression") == "loss 0.5"
+
+
+def test_auto_l2_leaves_no_candidates_log_and_patience_has_a_floor(tmp_path, capsys):
+    # Batches of 1: 2,000 steps are fewer than 20 epochs here, and patience is still 20.
+    out = tmp_path / "m"
+    code, stdout, err = run(capsys, "train", "--dataset", "vertical", "--output", out,
+                            "--epochs", "3", "--batch-size", "1", "--l2", "auto",
+                            "--no-progress")
+    assert code == 0, err
+    assert "early stopping after 20 epochs" in stdout
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") and
+                  p.name != ".chainrule-run.json") == []

@@ -636,3 +636,14 @@ def test_a_new_training_share_splits_the_points_again(share):
     assert session.update({"train_ratio": share}) == "data"
     assert len(session.X_train) == round(total * share)
     assert len(session.X_train) + len(session.X_test) == total
+
+
+def test_the_first_network_id_is_a_network_too():
+    # Ids count from 0: a question about network 0 is one, -1 is not.
+    from chainrule.playground.messages import parse_message
+
+    message = '{"type": "neuron", "layer": 0, "neuron": 0, "network": %d}'
+    assert parse_message(message % 0)["network"] == 0
+    with pytest.raises(ValueError, match="network"):
+        parse_message(message % -1)
+    assert Session({"samples": 30, "layers": [5], "grid": 16}).network_id >= 0
