@@ -508,10 +508,12 @@ def test_a_damaged_split_is_refused_with_a_message(trained, tmp_path, capsys):
     _, model, _, _ = trained
     split = model.parent / "split.json"
     record = json.loads(split.read_text())
-    record["test_rows"] = [0, 10_000]
-    split.write_text(json.dumps(record))
-    code, _, err = run(capsys, "evaluate", model)
-    assert code == 1 and "test_rows must be row numbers" in err
+    rows = record["rows"]
+    for bad in ([0, 10_000], [0, rows], [-1, 0]):  # one past the last row is out too
+        record["test_rows"] = bad
+        split.write_text(json.dumps(record))
+        code, _, err = run(capsys, "evaluate", model)
+        assert code == 1 and "test_rows must be row numbers" in err, bad
     split.write_text("{}")
     code, _, err = run(capsys, "evaluate", model)
     assert code == 1 and "is not a split written by chainrule train" in err
