@@ -35,6 +35,8 @@ import numpy as np
 from . import files
 from .files import atomic_write
 
+__all__ = ["export", "to_onnx"]
+
 OPSET = 13
 IR_VERSION = 7
 INPUT, OUTPUT, BATCH = "input", "output", "batch"

@@ -28,6 +28,8 @@ from ._checks import check_fraction, check_nonnegative, check_positive, check_po
 from .nn import Dense, Dropout
 from .training import EarlyStopping, Model
 
+__all__ = ["ChainruleClassifier", "ChainruleRegressor"]
+
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
                "tanh": nn.Tanh, "logistic": nn.Sigmoid,
                "identity": nn.Linear}

@@ -1,0 +1,134 @@
+"""Sphinx configuration for chainrule's site.
+
+Every page is a MyST notebook or the executed copy of one: myst-nb runs each code cell when the
+site is built, and a cell that raises fails the build (`nb_execution_raise_on_error`), so what
+the site prints is what the code prints today. `make docs` builds with `-W`: a warning is an
+error too.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# The notebook lives in examples/ (where learners open it); the site shows the same file,
+# executed, so it is copied in at build time rather than kept twice in git.
+_NOTEBOOK = ROOT / "examples" / "backprop_by_hand.ipynb"
+shutil.copyfile(_NOTEBOOK, HERE / "backprop_by_hand.ipynb")
+
+# Cells that run the command line (`chainrule train ...`) find this environment's script.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+# A page that shows the repository's own files (benchmark results) finds them from here.
+os.environ["CHAINRULE_REPOSITORY"] = str(ROOT)
+
+
+# --- the API reference: one page per public module, written from its __all__ at build time, so
+# a name added to __all__ is on the site without anyone remembering to list it. An object
+# re-exported under a second name (chainrule.callbacks.EarlyStopping is chainrule.EarlyStopping)
+# is documented once and linked from the other page.
+PUBLIC_MODULES = [
+    ("chainrule", "Layers, activations, losses, optimizers, the Model, explain and gradcheck."),
+    ("chainrule.datasets", "The book's generated data and a few small real datasets."),
+    ("chainrule.callbacks", "Hooks into `Model.train`: early stopping, logging, learning rates."),
+    ("chainrule.schedules", "Learning-rate schedules as functions of the step."),
+    ("chainrule.plotting", "Pictures: decision boundaries, learning curves, network drawings."),
+    ("chainrule.sklearn", "scikit-learn estimators around a Model (extra `sklearn`)."),
+    ("chainrule.onnx", "Export a Model to ONNX (extra `onnx`)."),
+    ("chainrule.playground", "The browser playground's server and session (extra `playground`)."),
+    ("chainrule.exercises", "Exercises: write the backward passes yourself."),
+    ("chainrule.nnfs", "The book's class names, so its chapter code runs on chainrule."),
+    ("chainrule.nnfs.datasets", "The `nnfs` package's datasets, under their book names."),
+    ("chainrule.cli", "The `chainrule` command."),
+]
+
+
+def _directive(name: str, obj) -> str:
+    import inspect
+
+    if inspect.isclass(obj):
+        return f"```{{eval-rst}}\n.. autoclass:: {name}\n   :members:\n```\n"
+    if callable(obj):
+        return f"```{{eval-rst}}\n.. autofunction:: {name}\n```\n"
+    return f"```{{eval-rst}}\n.. autodata:: {name}\n   :no-value:\n```\n"
+
+
+def write_api_pages() -> None:
+    """Write docs/api/<module>.md for every public module (the files are build products)."""
+    import importlib
+    import types
+
+    seen: dict[int, str] = {}
+    for module_name, summary in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        lines = [f"# `{module_name}`\n", f"{summary}\n",
+                 f"```{{eval-rst}}\n.. module:: {module_name}\n```\n"]
+        for name in module.__all__:
+            obj = getattr(module, name)
+            full = f"{module_name}.{name}"
+            if isinstance(obj, types.ModuleType):
+                if obj.__name__.startswith("chainrule"):
+                    lines.append(f"- `{name}`: the module {{doc}}`{obj.__name__}`\n")
+                continue  # `np` in chainrule.nnfs is NumPy itself, as in the book
+            if id(obj) in seen and callable(obj):
+                lines.append(f"- `{name}` is {{py:obj}}`{seen[id(obj)]}`\n")
+                continue
+            seen.setdefault(id(obj), full)
+            lines.append(_directive(full, obj))
+        (HERE / "api" / f"{module_name}.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+write_api_pages()
+
+project = "chainrule"
+author = "the chainrule developers"
+copyright = "2026, the chainrule developers"
+from chainrule import __version__ as release  # noqa: E402
+
+version = release
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+]
+
+exclude_patterns = ["_build", "jupyter_execute", ".jupyter_cache", "**.ipynb_checkpoints"]
+
+# --- execution: every example runs at build time; one that fails stops the build --------------
+nb_execution_mode = "force"
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_execution_timeout = 600
+# Each page runs in a fresh temporary folder: what one page writes, no other page can read.
+nb_execution_in_temp = True
+nb_merge_streams = True
+myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath", "deflist"]
+myst_heading_anchors = 3
+
+# --- API reference ---------------------------------------------------------------------------
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_default_options = {"members": True, "show-inheritance": False}
+
+# --- HTML --------------------------------------------------------------------------------------
+html_theme = "furo"
+html_title = f"chainrule {release}"
+html_static_path = []
+html_show_sourcelink = False
+
+
+def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
+    # scikit-learn writes set_fit_request & co. onto every estimator; their docstrings are
+    # scikit-learn's own and point into its documentation, not ours.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
