@@ -19,9 +19,11 @@ $(BIN)/python:
 
 # The demo: the core (NumPy), tqdm and matplotlib; numba only where it installs as a
 # wheel (it compiles the training step; without it the same math runs in NumPy).
+# --no-compile: Python writes the bytecode of what it imports on first use; compiling every
+# module up front (numba's and NumPy's own tests among them) would add ~65 MB.
 $(VENV)/.demo: pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[progress,plot]'
-	@$(PIP) --only-binary=:all: 'numba>=0.59' > $(VENV)/numba-install.log 2>&1 \
+	$(PIP) --no-compile -e '.[progress,plot]'
+	@$(PIP) --no-compile --only-binary=:all: 'numba>=0.59' > $(VENV)/numba-install.log 2>&1 \
 		&& echo "numba installed: training uses its compiled kernels" \
 		|| echo "numba not installed (no wheel for this machine, or no network; see $(VENV)/numba-install.log): the same training runs in NumPy"
 	touch $@
