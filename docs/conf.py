@@ -130,5 +130,34 @@ def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
     return None
 
 
+def _join_stream_chunks() -> None:
+    """Show a `%%bash` cell's output as the command wrote it.
+
+    IPython's `%%bash` forwards the command's output in 100-byte chunks, one stream output
+    each; myst-nb's merge (`nb_merge_streams`) strips every chunk's end and adds a newline,
+    which cuts lines mid-word. Chunks that follow each other are joined as they came first.
+    """
+    from myst_nb.core import render
+
+    merge = render.coalesce_streams
+
+    def join_then_merge(outputs):
+        joined = []
+        for output in outputs:
+            previous = joined[-1] if joined else None
+            if (previous is not None and output["output_type"] == "stream"
+                    and previous["output_type"] == "stream"
+                    and previous["name"] == output["name"]):
+                previous["text"] += output["text"]
+            else:
+                joined.append(output)
+        return merge(joined)
+
+    render.coalesce_streams = join_then_merge
+
+
+_join_stream_chunks()
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
