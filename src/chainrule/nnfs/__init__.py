@@ -90,9 +90,21 @@ class Model(_Model):
 
     def train(self, X, y, epochs=1, batch_size=None, validation_data=None, print_every=1,
               shuffle=False, **options):
+        """Train as :meth:`chainrule.Model.train` does, with the book's defaults.
+
+        ``shuffle=False`` (the batches in the order of the data) and ``print_every=1``;
+        every other argument, and the history returned, are
+        :meth:`chainrule.Model.train`'s.
+        """
         return super().train(X, y, epochs=epochs, batch_size=batch_size,
                              validation_data=validation_data, print_every=print_every,
                              shuffle=shuffle, **options)
+
+    def evaluate(self, X, y, batch_size=None, verbose=True, *, name="validation"):
+        """Evaluate as :meth:`chainrule.Model.evaluate` does, printing the book's line:
+        ``validation, acc: …, loss: …`` whatever the data (the book's chapter 20 calls its
+        test data's evaluation that too)."""
+        return super().evaluate(X, y, batch_size=batch_size, verbose=verbose, name=name)
 
 
 Layer_Input = Input

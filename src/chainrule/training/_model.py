@@ -180,6 +180,7 @@ class Model(Buffered):
         Parameters
         ----------
         X : array (n_samples, n_features)
+            The inputs, one sample a row.
         y : array
             Class indices (n_samples,) or target rows (n_samples, n_classes) — one-hot
             or probabilities — for cross-entropy; targets (n_samples, n_outputs) for
@@ -233,12 +234,34 @@ class Model(Buffered):
 
     # -- inference --------------------------------------------------------------------------
 
-    def evaluate(self, X, y, batch_size: int | None = None, verbose: bool = True) -> dict:
+    def evaluate(self, X, y, batch_size: int | None = None, verbose: bool = True, *,
+                 name: str = "test") -> dict:
         """Mean data loss and accuracy on ``X``, ``y`` (no dropout); prints the book's line.
 
         The figures are means over samples, batch by batch as the book's
         ``calculate_accumulated``: the same whatever ``batch_size``.
+
+        Parameters
+        ----------
+        X, y : arrays
+            The samples and their targets, as for ``train``.
+        batch_size : int, optional
+            Samples per forward pass; ``None`` passes them all at once.
+        verbose : bool
+            Print one line in the book's format: ``test, acc: 0.810, loss: 0.919``.
+        name : str
+            What the line calls the data: ``"test"`` by default (Keras's ``evaluate`` is
+            its test mode too); ``name="training"`` for the training data, or
+            ``"validation"``. ``chainrule.nnfs.Model`` prints ``validation`` as the
+            book's ``evaluate`` does.
+
+        Returns
+        -------
+        dict
+            ``{"loss": mean data loss, "accuracy": accuracy}``.
         """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str such as 'test'; got {type(name).__name__}")
         if not self._finalized:
             self.finalize()
         X, y = check_data(self, X, y, "X", "y")
@@ -254,7 +277,7 @@ class Model(Buffered):
         result = {"loss": self.loss.calculate_accumulated(),
                   "accuracy": self.accuracy.calculate_accumulated()}
         if verbose:
-            print(f"validation, acc: {result['accuracy']:.3f}, loss: {result['loss']:.3f}")
+            print(f"{name}, acc: {result['accuracy']:.3f}, loss: {result['loss']:.3f}")
         return result
 
     def predict(self, X, batch_size: int | None = None) -> np.ndarray:
