@@ -33,15 +33,43 @@ def figure(out, name):
 # -- the demo ----------------------------------------------------------------------------------
 
 
-def test_demo_trains_the_books_network_and_writes_its_files(tmp_path, capsys):
+def drawn_curves(monkeypatch):
+    """Record what the command's learning-curves figure is asked to draw, and draws."""
+    from chainrule import plotting
+
+    calls = []
+    real = plotting.plot_history
+
+    def recording(history, **options):
+        figure = real(history, **options)
+        labels = {line.get_label(): line for ax in figure.axes for line in ax.get_lines()}
+        calls.append({"options": options, "labels": labels, "history": history})
+        return figure
+
+    monkeypatch.setattr(plotting, "plot_history", recording)
+    return calls
+
+
+def test_demo_trains_the_books_network_and_writes_its_files(tmp_path, capsys, monkeypatch):
     """The full demo: 10,000 epochs of 2-64-3 on the spiral (a few seconds)."""
+    curves = drawn_curves(monkeypatch)
     code, out, _ = run(capsys, "demo", "--output", tmp_path, "--no-progress")
     assert code == 0
-    train_acc = float(out.split("training accuracy: ")[1].split()[0])
-    val_acc = float(out.split("validation, acc: ")[1].split(",")[0])
+    # Validation points scored every epoch; then the training data and new test points,
+    # each line naming its data (the test points are not called validation).
+    train_acc = float(out.split("\ntraining, acc: ")[1].split(",")[0])
+    val_acc = float(out.split("\nvalidation, acc: ")[1].split(",")[0])
+    test_acc = float(out.split("\ntest, acc: ")[1].split(",")[0])
     assert train_acc >= 0.93, out
-    assert val_acc >= 0.78, out
-    assert "epoch: 10000, acc: " in out
+    assert val_acc >= 0.78 and test_acc >= 0.78, out
+    assert "epoch: 10000, acc: " in out and ", val_acc: " in out
+    # The learning curves: validation beside training, the kept (last) epoch marked.
+    (drawn,) = curves
+    assert drawn["options"]["kept_epoch"] == 10_000 and drawn["options"]["accuracy"]
+    assert {"training loss", "validation loss", "training accuracy", "validation accuracy",
+            "kept: epoch 10000 (the last)"} <= set(drawn["labels"])
+    assert drawn["labels"]["validation loss"].get_ydata()[-1] == pytest.approx(
+        float(out.split("\nvalidation, acc: ")[1].split("loss: ")[1].split()[0]), abs=5e-4)
     for name in ("model.chainrule", "learning_curves.png", "decision_boundary.png"):
         assert (tmp_path / name).stat().st_size > 1000, name
         assert str(tmp_path / name) in out
@@ -51,7 +79,7 @@ def test_demo_trains_the_books_network_and_writes_its_files(tmp_path, capsys):
     # Issue 13, item 6: the 387-parameter model's 10,000-epoch history is float64 arrays
     # (8 bytes per epoch and series), not JSON text; it was 982 KB.
     series = len(model.history)
-    assert series == 5 and sum(p.size for pair in model.get_parameters() for p in pair) == 387
+    assert series == 7 and sum(p.size for pair in model.get_parameters() for p in pair) == 387
     assert (tmp_path / "model.chainrule").stat().st_size < 8 * 10_000 * series + 20_000
     # The spiral's training range is recorded, so predict warns of points far outside it.
     low, high = model.metadata["range"]["min"], model.metadata["range"]["max"]
@@ -168,6 +196,43 @@ def test_builtin_datasets_train_with_no_option(tmp_path, capsys, dataset, check)
     assert (tmp_path / ("regression.png" if dataset == "sine" else "model.chainrule")).exists()
     code, again, _ = run(capsys, "evaluate", tmp_path / "model.chainrule")
     assert code == 0 and held_out.split(": ", 1)[1] in again
+
+
+def test_trains_learning_curves_draw_the_printed_loss_and_mark_the_kept_epoch(tmp_path, capsys,
+                                                                             monkeypatch):
+    curves = drawn_curves(monkeypatch)
+    code, out, err = run(capsys, "train", "--dataset", "vertical", "--output", tmp_path,
+                         "--no-progress", "--l2", "0.01", "--epochs", "60", "--patience", "20",
+                         "--print-every", "1")
+    assert code == 0, err
+    kept = int(re.search(r"kept the weights of epoch (\d+)", out).group(1))
+    (drawn,) = curves
+    assert drawn["options"]["kept_epoch"] == kept and drawn["options"]["accuracy"]
+    labels = drawn["labels"]
+    assert {"training loss", "validation loss", "training loss + L1/L2 penalty",
+            f"kept: epoch {kept}"} <= set(labels)
+    # The figure's losses are the console's: "epoch k/n: loss L, …; validation loss V, …".
+    for epoch, loss, val_loss in re.findall(
+            r"epoch +(\d+)/\d+: loss ([0-9.e-]+), .*validation loss ([0-9.e-]+)", out):
+        k = int(epoch) - 1
+        assert float(f"{labels['training loss'].get_ydata()[k]:.4g}") == float(loss)
+        assert float(f"{labels['validation loss'].get_ydata()[k]:.4g}") == float(val_loss)
+    # The penalty's curve is the data loss plus the penalty, above the data loss.
+    history = drawn["history"]
+    np.testing.assert_allclose(labels["training loss + L1/L2 penalty"].get_ydata(),
+                               np.add(history["data_loss"], history["reg_loss"]))
+    assert min(history["reg_loss"]) > 0
+
+
+def test_regressions_learning_curves_show_the_loss_alone(tmp_path, capsys, monkeypatch):
+    curves = drawn_curves(monkeypatch)
+    code, _, err = run(capsys, "train", "--dataset", "sine", "--output", tmp_path,
+                       "--no-progress", "--epochs", "20")
+    assert code == 0, err
+    (drawn,) = curves
+    assert drawn["options"]["accuracy"] is False
+    assert drawn["options"]["title"] == "learning curves (standardised targets)"
+    assert not any("accuracy" in label for label in drawn["labels"])
 
 
 # -- tasks, labels and splits ---------------------------------------------------------------

@@ -255,3 +255,51 @@ def test_the_history_is_drawn_into_the_axes_it_is_given():
     assert cr.plotting.plot_history(history, ax=ax) is figure
     assert len(figure.axes) == 2 and ax.get_lines()[0].get_ydata().tolist() == history["loss"]
     plt.close(figure)
+
+
+def curves(figure):
+    """{label: y values} of every line on every axes of ``figure``."""
+    return {line.get_label(): np.asarray(line.get_ydata(), dtype=float)
+            for ax in figure.axes for line in ax.get_lines()
+            if not line.get_label().startswith("_")}
+
+
+def test_the_learning_curves_draw_the_data_loss_beside_validation_and_say_what_has_the_penalty():
+    history = {"loss": [1.5, 1.0, 0.8], "data_loss": [1.0, 0.6, 0.5],
+               "reg_loss": [0.5, 0.4, 0.3], "accuracy": [0.5, 0.7, 0.8],
+               "val_loss": [1.1, 0.7, 0.9], "val_accuracy": [0.4, 0.6, 0.7]}
+    drawn = curves(cr.plotting.plot_history(history))
+    # The training loss compared with validation is the data loss (what chainrule train
+    # prints, the same measure as val_loss); the penalised one is drawn and named apart.
+    np.testing.assert_array_equal(drawn["training loss"], history["data_loss"])
+    np.testing.assert_array_equal(drawn["training loss + L1/L2 penalty"], history["loss"])
+    np.testing.assert_array_equal(drawn["validation loss"], history["val_loss"])
+    np.testing.assert_array_equal(drawn["validation accuracy"], history["val_accuracy"])
+    # Without a penalty there is one training loss.
+    history["reg_loss"] = [0.0] * 3
+    history["loss"] = history["data_loss"]
+    assert "training loss + L1/L2 penalty" not in curves(cr.plotting.plot_history(history))
+
+
+def test_the_learning_curves_mark_the_kept_epoch_on_every_panel():
+    history = {"loss": [1.0, 0.5, 0.6, 0.7], "accuracy": [0.5, 0.7, 0.8, 0.6],
+               "val_loss": [1.1, 0.4, 0.8, 0.9], "val_accuracy": [0.4, 0.9, 0.6, 0.5]}
+    figure = cr.plotting.plot_history(history, kept_epoch=2)
+    for ax in figure.axes:
+        marks = [line for line in ax.get_lines() if line.get_label() == "kept: epoch 2"]
+        assert len(marks) == 1 and list(marks[0].get_xdata()) == [2, 2]
+        dots = sorted(float(line.get_ydata()[0]) for line in ax.get_lines()
+                      if line.get_marker() == "o")
+        assert dots in ([0.4, 0.5], [0.7, 0.9])  # each curve's value at epoch 2
+        assert any(text.get_text() == "kept: epoch 2" for text in ax.get_legend().get_texts())
+    last = curves(cr.plotting.plot_history(history, kept_epoch=4))
+    assert "kept: epoch 4 (the last)" in last
+    for wrong in (0, 5):
+        with pytest.raises(ValueError, match="kept_epoch must be an epoch of the history, 1 to 4"):
+            cr.plotting.plot_history(history, kept_epoch=wrong)
+
+
+def test_the_learning_curves_of_a_regression_can_leave_the_accuracy_out():
+    history = {"loss": [1.0, 0.5], "accuracy": [0.1, 0.2], "val_loss": [1.2, 0.6]}
+    figure = cr.plotting.plot_history(history, accuracy=False)
+    assert len(figure.axes) == 1 and set(curves(figure)) == {"training loss", "validation loss"}

@@ -71,8 +71,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = command("demo", _demo, help="train the book's spiral network and draw it",
                    description="Train the book's 2-64-3 network on spiral data (Adam, lr 0.05, "
-                   "decay 5e-7), report training and validation accuracy, and write the "
-                   "model and two plots.")
+                   "decay 5e-7) with 300 other spiral points for validation, report the "
+                   "accuracy on the training data and on 300 new test points, and write "
+                   "the model and two plots (the learning curves, the decision boundary).")
     demo.add_argument("--epochs", type=int, default=10_000, help="epochs to train")
     demo.add_argument("--seed", type=int, default=0, help="NumPy's global seed, as the book")
     _add_output(demo, f"{_cli_train.OUTPUT / 'demo'}")
@@ -222,17 +223,21 @@ def _demo(args) -> int:
     model = Model([Dense(2, 64), nn.ReLU(), Dense(64, 3), nn.Softmax()])
     model.set(loss=nn.CategoricalCrossentropy(),
               optimizer=optim.Adam(learning_rate=0.05, decay=5e-7))
-    print(f"training {model} on 300 spiral points for {args.epochs} epochs")
-    model.train(X, y, epochs=args.epochs, print_every=max(args.epochs // 10, 1),
-                progress=False if args.no_progress else None)
-    print(f"training accuracy: {model.evaluate(X, y, verbose=False)['accuracy']:.3f}")
-    # Fresh points from the same spirals: how well the boundary generalises.
+    # Other points from the same spirals, scored after every epoch (the learning curves'
+    # validation curve); nothing is chosen with them: all the epochs run, the last is kept.
     X_val, y_val = spiral_data(100, 3)
-    model.evaluate(X_val, y_val)
+    print(f"training {model} on 300 spiral points for {args.epochs} epochs "
+          "(validation: 300 other points)")
+    model.train(X, y, epochs=args.epochs, print_every=max(args.epochs // 10, 1),
+                validation_data=(X_val, y_val), progress=False if args.no_progress else None)
+    model.evaluate(X, y, name="training")
+    # New points again, never seen while training: how well the boundary generalises.
+    X_test, y_test = spiral_data(100, 3)
+    model.evaluate(X_test, y_test, name="test")
     model.metadata = {"task": "classification", "classes": [0, 1, 2], "dataset": "spiral",
                       "n_features": 2, "inputs": _cli_data.INPUTS["spiral"],
                       "range": {"min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist()}}
-    write_outputs(model, folder, X_val, y_val)
+    write_outputs(model, folder, X_test, y_test, kept_epoch=model.epoch)
     return 0
 
 

@@ -129,10 +129,12 @@ OUTPUT_FILES = ("model.chainrule", "split.json", "history.csv", "learning_curves
 MANIFEST = ".chainrule-run.json"
 
 
-def write_outputs(model, folder: Path, X_val, y_val, also=(), data=None) -> None:
+def write_outputs(model, folder: Path, X_val, y_val, also=(), data=None,
+                  kept_epoch: int | None = None) -> None:
     """The model file, then each of ``also`` (callables that write a file and return its
-    path), then the plots: learning curves, and the decision boundary (two features) or
-    the fit (one feature) on the held-out data.
+    path), then the plots: learning curves (``kept_epoch``, the epoch whose weights the
+    model holds, marked), and the decision boundary (two features) or the fit (one
+    feature) on the held-out data.
 
     The model comes first, so a run that fails before it leaves the folder as the
     last run left it. A file of ``OUTPUT_FILES`` that an earlier run wrote (the
@@ -146,7 +148,12 @@ def write_outputs(model, folder: Path, X_val, y_val, also=(), data=None) -> None
     try:
         from .. import plotting
 
-        figure = plotting.plot_history(model.history)
+        # Regression targets standardised for training: the losses are of those (as printed).
+        scaled = task == "regression" and bool(model.layers) and \
+            getattr(model.layers[-1], "invert", False) is True
+        figure = plotting.plot_history(
+            model.history, kept_epoch=kept_epoch, accuracy=task == "classification",
+            title="learning curves" + (" (standardised targets)" if scaled else ""))
         written.append(_save_figure(figure, folder / "learning_curves.png"))
         if task == "classification" and X_val.shape[1] == 2:
             figure = plotting.plot_decision_boundary(

@@ -66,12 +66,13 @@ def train(args) -> int:
                 "scaled": not args.no_scaling,
                 **_cli_data.input_metadata(data, X, not args.no_scaling),
                 "split": _cli_data.split_identity(record)}
-    model, history = _fit(args, settings, data, (X, y, X_test, y_test), folder, metadata)
+    model, history, kept = _fit(args, settings, data, (X, y, X_test, y_test), folder,
+                                metadata)
     try:
         print("held out: " + report_held_out(model, X_test, y_test, data.task))
         write_outputs(model, folder, X_test, y_test, also=(
             lambda: _cli_data.save_split(folder, record),
-            lambda: _move(history, folder / "history.csv")), data=data)
+            lambda: _move(history, folder / "history.csv")), data=data, kept_epoch=kept)
     finally:
         history.unlink(missing_ok=True)
     return 0
@@ -238,17 +239,19 @@ def _fit(args, settings: dict, data, arrays: tuple, folder: Path,
                         validation_split=validation)
             score = _report_stop(model, stopper)
             if best is None or score < best[0]:
-                best = (score, l2, model, targets, log)
+                # The epoch whose weights the model holds: early stopping's best, or the last.
+                kept = stopper.best_epoch if stopper and stopper.best_epoch else model.epoch
+                best = (score, l2, model, targets, log, kept)
     finally:
         for log in logs:
             if best is None or log != best[4]:
                 log.unlink(missing_ok=True)
-    score, l2, model, targets, log = best
+    score, l2, model, targets, log, kept = best
     if len(candidates) > 1:
         print(f"kept L2 {l2:g}: validation loss {score:.4g}")
     if targets is not None:
         model.add(targets.inverted())  # predictions in the target's own units from now on
-    return model, log
+    return model, log, kept
 
 
 def _temporary(folder: Path, prefix: str, suffix: str) -> Path:

@@ -31,9 +31,12 @@ def plot_decision_boundary(model, X, y, *, ax=None, resolution: int = 300, title
 
     Parameters
     ----------
-    model : Model with two input features
+    model : Model
+        A trained model with two input features.
     X : array (n_samples, 2)
-    y : array (n_samples,) of class indices
+        The samples drawn on top of the regions.
+    y : array (n_samples,)
+        Their class indices, which colour them.
     class_names : list, optional
         The label of each class index (``["setosa", "versicolor", …]``); the
         indices themselves if not given.
@@ -84,20 +87,70 @@ def class_colours(n_classes: int) -> np.ndarray:
     return colormaps["turbo"](np.linspace(0, 1, n_classes))
 
 
-def plot_history(history: dict, *, ax=None, title=None):
-    """Loss and accuracy per epoch (and their validation curves when present)."""
+def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None = None,
+                 accuracy: bool = True):
+    """Learning curves: the loss and the accuracy per epoch, training beside validation.
+
+    The training loss drawn is the data loss (``history["data_loss"]``), the same
+    measure as the validation loss, so the two curves compare; it is the ``loss``
+    that ``chainrule train`` prints. When the model has an L1/L2 penalty, the
+    training loss with the penalty (``history["loss"]``, the first figure of the
+    book's ``epoch:`` lines) is drawn as well, dashed, and its label says so.
+
+    Parameters
+    ----------
+    history : dict
+        What ``Model.train`` returns (or ``model.history``): lists per epoch under
+        ``loss``, ``accuracy``, and ``data_loss``, ``reg_loss``, ``val_loss``,
+        ``val_accuracy`` when present.
+    ax : matplotlib Axes, optional
+        Draw into it (the accuracy on a twin axis); by default a new figure with a
+        panel for each.
+    title : str, optional
+        The loss panel's title; "learning curves" if not given.
+    kept_epoch : int, optional
+        The epoch whose weights the model holds (early stopping's restored best, or
+        the last): a dotted vertical line, and a dot on the curves at that epoch.
+    accuracy : bool
+        Draw the accuracy too; False for the loss alone (regression, where the
+        book's "accuracy" is a tolerance count that nothing else prints).
+    """
+    n_epochs = len(history["loss"])
+    if kept_epoch is not None and not 1 <= kept_epoch <= n_epochs:
+        raise ValueError(f"kept_epoch must be an epoch of the history, 1 to {n_epochs}; "
+                         f"got {kept_epoch}")
+    keys = ("loss", "accuracy") if accuracy else ("loss",)
     if ax is not None:
-        fig, axes = ax.figure, [ax, ax.twinx()]
+        fig, axes = ax.figure, [ax, ax.twinx()][:len(keys)]
     else:
-        fig, axes = _figure(None, ncols=2, size=(5, 4))
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    for axis, key in zip(axes, ("loss", "accuracy"), strict=True):
-        axis.plot(epochs, history[key], label=f"training {key}")
+        fig, axes = _figure(None, ncols=len(keys), size=(5, 4))
+    epochs = np.arange(1, n_epochs + 1)
+    penalty = np.asarray(history.get("reg_loss", [0.0]), dtype=np.float64)
+    regularized = "data_loss" in history and bool(np.any(penalty > 0))
+    for axis, key in zip(axes, keys, strict=True):
+        curves = []
+        if key == "loss" and "data_loss" in history:
+            curves.append((history["data_loss"], "training loss", "C0", {}))
+            if regularized:
+                curves.append((history["loss"], "training loss + L1/L2 penalty", "C0",
+                               {"linestyle": "--", "linewidth": 1, "alpha": 0.6}))
+        else:
+            curves.append((history[key], f"training {key}", "C0", {}))
         if f"val_{key}" in history:
-            axis.plot(epochs, history[f"val_{key}"], label=f"validation {key}")
+            curves.append((history[f"val_{key}"], f"validation {key}", "C1", {}))
+        for values, label, colour, style in curves:
+            axis.plot(epochs, values, label=label, color=colour, **style)
+            if kept_epoch is not None and not style:
+                axis.plot([kept_epoch], [values[kept_epoch - 1]], "o", color=colour,
+                          markersize=5)
+        if kept_epoch is not None:
+            axis.axvline(kept_epoch, color="grey", linestyle=":", linewidth=1,
+                         label=f"kept: epoch {kept_epoch}"
+                         + (" (the last)" if kept_epoch == n_epochs else ""))
         axis.set(xlabel="epoch", ylabel=key)
         axis.legend(loc="best")
-    if min(history["loss"]) > 0:
+    drawn = [history[key] for key in ("loss", "data_loss", "val_loss") if key in history]
+    if min(float(np.min(values)) for values in drawn) > 0:
         axes[0].set_yscale("log")
     axes[0].set_title(title or "learning curves")
     return fig
@@ -170,7 +223,7 @@ NEGATIVE, POSITIVE = "#f59322", "#0877bd"
 def plot_network(model, *, ax=None, gradients: bool = False, title=None):
     """Draw the network as TensorFlow Playground does: neurons as nodes, weights as lines.
 
-    A line's width grows with |w| (the largest weight of its layer is drawn thickest);
+    A line's width grows with ``|w|`` (the largest weight of its layer is drawn thickest);
     its colour is the weight's sign (blue positive, orange negative) or, with
     ``gradients=True``, its gradient ∂L/∂w after the last backward pass (a
     diverging colour map, the strongest gradient of the layer darkest). Readable up
@@ -178,7 +231,8 @@ def plot_network(model, *, ax=None, gradients: bool = False, title=None):
 
     Parameters
     ----------
-    model : Model (or anything with ``layers``) whose Dense layers are drawn
+    model : Model
+        Or anything with ``layers``: its Dense layers are drawn.
     gradients : bool
         Colour by ``dweights`` instead of the sign of the weights.
     """
