@@ -126,6 +126,8 @@ def export(model, path) -> None:
     Parameters
     ----------
     model : chainrule.Model
+        A model with layers; a layer type the export does not support is refused
+        with the list of those it does.
     path : str or os.PathLike
         Where to write, e.g. ``"model.onnx"``.
 

@@ -55,6 +55,7 @@ class _ChainruleEstimator(BaseEstimator):
     optimizer : {"adam", "sgd", "rmsprop", "adagrad"}, default "adam"
         ``"sgd"`` uses momentum 0.9, as scikit-learn's MLP.
     learning_rate : float, default 0.001
+        The optimizer's step size.
     batch_size : int, "auto" or None, default "auto"
         Samples per step; ``"auto"`` is min(200, n_samples), None the whole set.
     max_iter : int, default 200
@@ -70,8 +71,11 @@ class _ChainruleEstimator(BaseEstimator):
         more than ``tol`` (scikit-learn's rule), and keep the best epoch's weights.
         Without it, the same rule watches the training loss.
     validation_fraction : float in (0, 1), default 0.1
+        The share of the data held out by ``early_stopping``.
     n_iter_no_change : int, default 10
+        Epochs without improvement before training stops.
     tol : float, default 1e-4
+        The fall in loss that counts as an improvement.
     random_state : int, RandomState or None
         Seeds the weights, dropout, shuffling and the validation split.
     verbose : bool, default False
@@ -293,10 +297,18 @@ class ChainruleClassifier(ClassifierMixin, _ChainruleEstimator):
                "cross-entropy.\n" + _ChainruleEstimator.__doc__.split("\n", 1)[1] + """
     Attributes
     ----------
-    classes_ : ndarray (n_classes,)
-    n_features_in_, feature_names_in_ (for a DataFrame), n_iter_ (epochs of the last fit)
-    loss_curve_ : list of float, the training loss of every epoch ``model_`` has trained
-    model_ : chainrule.Model
+    ``classes_`` : ndarray (n_classes,)
+        The labels, in the order of the network's outputs.
+    ``n_features_in_`` : int
+        The number of features seen in ``fit``.
+    ``feature_names_in_`` : ndarray of str (one per feature)
+        The column names, when ``X`` was a DataFrame with string column names.
+    ``n_iter_`` : int
+        The epochs of the last fit.
+    ``loss_curve_`` : list of float
+        The training loss of every epoch ``model_`` has trained.
+    ``model_`` : chainrule.Model
+        The trained network.
     """)
 
     _multi_output = False
@@ -347,10 +359,18 @@ class ChainruleRegressor(RegressorMixin, _ChainruleEstimator):
                "squared error.\n" + _ChainruleEstimator.__doc__.split("\n", 1)[1] + """
     Attributes
     ----------
-    n_outputs_ : int
-    n_features_in_, feature_names_in_ (for a DataFrame), n_iter_ (epochs of the last fit)
-    loss_curve_ : list of float, the training loss of every epoch ``model_`` has trained
-    model_ : chainrule.Model
+    ``n_outputs_`` : int
+        The number of targets (columns of ``y``).
+    ``n_features_in_`` : int
+        The number of features seen in ``fit``.
+    ``feature_names_in_`` : ndarray of str (one per feature)
+        The column names, when ``X`` was a DataFrame with string column names.
+    ``n_iter_`` : int
+        The epochs of the last fit.
+    ``loss_curve_`` : list of float
+        The training loss of every epoch ``model_`` has trained.
+    ``model_`` : chainrule.Model
+        The trained network.
     """)
 
     _multi_output = True

@@ -21,7 +21,9 @@ def spiral_data(samples: int, classes: int, rng=None):
     Returns
     -------
     X : float64 array (samples·classes, 2)
+        The points, class after class.
     y : uint8 array (samples·classes,)
+        The class of each point, 0 to classes − 1.
     """
     rng = as_generator(rng)
 
@@ -40,7 +42,9 @@ def vertical_data(samples: int, classes: int, rng=None):
     Returns
     -------
     X : float64 array (samples·classes, 2)
+        The points, class after class.
     y : uint8 array (samples·classes,)
+        The class of each point, 0 to classes − 1.
     """
     rng = as_generator(rng)
 
@@ -78,11 +82,15 @@ def circle_data(samples: int, noise: float = 0.0, rng=None):
         Standard deviation of Gaussian jitter added to every coordinate; the
         points under the jitter are the same for every ``noise``.
     rng : numpy.random.Generator, int or None
+        Where the draws come from: a Generator, a seed for one, or None for
+        NumPy's global state (seeded the book's way, ``np.random.seed(0)``).
 
     Returns
     -------
     X : float64 array (2·samples, 2)
+        The points, class 0's first.
     y : uint8 array (2·samples,)
+        The class of each point, 0 or 1.
     """
     noise = check_nonnegative("noise", noise)
     rng = as_generator(rng)
@@ -110,11 +118,15 @@ def xor_data(samples: int, noise: float = 0.0, rng=None):
     noise : float
         Standard deviation of Gaussian jitter added to every coordinate.
     rng : numpy.random.Generator, int or None
+        Where the draws come from: a Generator, a seed for one, or None for
+        NumPy's global state (seeded the book's way, ``np.random.seed(0)``).
 
     Returns
     -------
     X : float64 array (2·samples, 2)
+        The points, class 0's first.
     y : uint8 array (2·samples,)
+        The class of each point, 0 or 1.
     """
     noise = check_nonnegative("noise", noise)
     rng = as_generator(rng)
@@ -142,11 +154,15 @@ def gaussian_data(samples: int, noise: float = 0.0, rng=None):
     noise : float
         Standard deviation of extra Gaussian jitter added to every coordinate.
     rng : numpy.random.Generator, int or None
+        Where the draws come from: a Generator, a seed for one, or None for
+        NumPy's global state (seeded the book's way, ``np.random.seed(0)``).
 
     Returns
     -------
     X : float64 array (2·samples, 2)
+        The points, class 0's first.
     y : uint8 array (2·samples,)
+        The class of each point, 0 or 1.
     """
     noise = check_nonnegative("noise", noise)
     rng = as_generator(rng)
@@ -172,7 +188,9 @@ def sine_data(samples: int = 1000):
     Returns
     -------
     X : float64 array (samples, 1)
+        Evenly spaced inputs, ``i / samples``.
     y : float64 array (samples, 1)
+        sin(2π·X).
     """
     samples = check_positive_int("samples", samples)
     X = np.arange(samples).reshape(-1, 1) / samples

@@ -19,8 +19,10 @@ def load_digits(*, raw: bool = False):
 
     Returns
     -------
-    X : float32 array (1797, 64), pixel intensities scaled to [0, 1] (0–16 if ``raw``)
-    y : int64 array (1797,), the digit 0–9
+    X : float32 array (1797, 64)
+        Pixel intensities scaled to [0, 1] (0–16 if ``raw``).
+    y : int64 array (1797,)
+        The digit, 0–9.
     """
     try:
         from sklearn.datasets import load_digits as sklearn_load_digits
@@ -31,8 +33,9 @@ def load_digits(*, raw: bool = False):
     return X.astype(np.float32), digits.target.astype(np.int64)
 
 
+#: Where :func:`load_fashion_mnist` downloads the four files from.
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-# SHA-256 of the official files; a download that does not match is refused.
+#: The four official files, each with its SHA-256: a download that does not match is refused.
 FASHION_MNIST_FILES = {
     "train-images-idx3-ubyte.gz":
         "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
@@ -51,13 +54,23 @@ def load_fashion_mnist(cache_dir=None, *, raw: bool = False):
     SHA-256 sums, then read from there. ``raw=True`` keeps the pixel values 0–255,
     for a model that scales its inputs itself (``chainrule train`` does).
 
+    Parameters
+    ----------
+    cache_dir : str or path, optional
+        The folder the files are kept in (under ``fashion-mnist/``).
+    raw : bool
+        True: the pixel values 0–255 as in the files.
+
     Returns
     -------
-    X : float32 array (60000, 784), pixels scaled to [-1, 1] as in the book (0–255 if
-        ``raw``)
+    X : float32 array (60000, 784)
+        The training images, pixels scaled to [-1, 1] as in the book (0–255 if ``raw``).
     y : int64 array (60000,)
+        Their classes, 0–9.
     X_test : float32 array (10000, 784)
+        The test images, scaled as ``X``.
     y_test : int64 array (10000,)
+        Their classes.
     """
     import gzip
 

@@ -17,6 +17,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise: the file ``name.py``, the class or function it ``defines``, a ``title``
+    and ``hints``, each more specific than the last."""
+
     name: str
     defines: str  # the class or function the learner's file defines
     title: str
@@ -24,16 +27,24 @@ class Exercise:
 
     @property
     def filename(self) -> str:
+        """The learner's file: ``<name>.py``."""
         return f"{self.name}.py"
 
     @property
     def template(self) -> Path:
+        """The template the learner's file starts as (shipped in ``templates/``)."""
         return TEMPLATES / self.filename
 
     def check(self, obj) -> list[str]:
+        """Run ``obj`` against chainrule's own classes; return the names of the cases.
+
+        Raises at the first case that differs; :func:`chainrule.exercises.check` turns that
+        into a ``Result`` that names the mistake.
+        """
         return getattr(_cases, f"check_{self.name}")(obj)
 
 
+#: Every ``Exercise``, in the order a learner takes them.
 EXERCISES = (
     Exercise("neuron", "neuron", "one neuron, forward and backward, by hand", (
         "Forward first: z = np.dot(weights, inputs) + bias, a = max(0, z), loss = (a − target)².",

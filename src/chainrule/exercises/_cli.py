@@ -17,6 +17,7 @@ from ._runner import DEFAULT_DIR, STATE_MARK, check_file, hint, progress, start,
 
 
 def configure(parser) -> None:
+    """Add the sub-commands (list, start, check, watch, hint, grade) to ``parser``."""
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.add_parser("list", help="each exercise and its state").add_argument(
         "--dir", type=Path, default=DEFAULT_DIR, help="your exercises' folder")
@@ -41,6 +42,11 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
+    """Run the sub-command ``args`` names; return the exit status (0, 1 or 2).
+
+    0: passed (or done); 1: failed or not finished; 2: a usage error (an unknown
+    exercise, a missing folder).
+    """
     action = getattr(args, "action", None)
     name = getattr(args, "name", None)
     if name is not None and name not in BY_NAME:

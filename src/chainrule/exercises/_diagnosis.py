@@ -42,6 +42,7 @@ class Result:
 
     @property
     def passed(self) -> bool:
+        """True only when every case agreed."""
         return self.status == PASSED
 
     def __str__(self) -> str:

@@ -53,7 +53,9 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
     Parameters
     ----------
     model : Model, or a sequence of layers (then give ``loss``)
+        The network whose parameter is explained; it is left as it was found.
     X : array (n_samples, n_features)
+        The batch of inputs.
     y : array
         Targets, as the loss takes them.
     layer : int or Layer
@@ -68,6 +70,7 @@ def explain(model, X, y, *, layer, param: str = "weights", index, loss=None) -> 
     Returns
     -------
     Explanation
+        The value, the chain of steps that produced it, and the numerical check.
     """
     layers, loss = _layers_and_loss(model, loss)
     k = _layer_index(layers, layer)

@@ -78,11 +78,11 @@ class Explanation:
     numerical : float
         Central difference (L(θ + ε) − L(θ − ε)) / 2ε, computed in float64.
     relative_error : float
-        |value − numerical| / max(|value|, |numerical|, resolution).
+        ``|value − numerical| / max(|value|, |numerical|, resolution)``.
     resolution : float
-        The smallest |∂L/∂θ| the comparison resolves (an absolute floor): the
+        The smallest ``|∂L/∂θ|`` the comparison resolves (an absolute floor): the
         backward's rounding (its dtype's epsilon, at least 1e-8) or the difference
-        quotient's (2.2e-16·|L| / ε). Where value and numerical are both below it,
+        quotient's (``2.2e-16·|L| / ε``). Where value and numerical are both below it,
         the error is relative to it, and the explanation says so.
     steps : list of Step
         The chain from the loss back to θ.

@@ -51,9 +51,18 @@ class Layer(Buffered):
     regularized: bool = False
 
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
+        """``inputs`` (n_samples, n_inputs) → ``output``, keeping what ``backward`` needs.
+
+        ``training=False`` is inference (where dropout, for one, is the identity).
+        """
         raise NotImplementedError
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """``dvalues`` = ∂L/∂output (``output``'s shape) → ``dinputs`` = ∂L/∂inputs.
+
+        A layer with ``params`` also sets the gradient of each (``dweights``, ``dbiases``);
+        with ``compute_dinputs`` off it may skip ``dinputs`` and return None.
+        """
         raise NotImplementedError
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:

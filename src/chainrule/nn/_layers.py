@@ -256,10 +256,12 @@ class Input(Layer):
     """
 
     def forward(self, inputs: np.ndarray, training: bool = True) -> np.ndarray:
+        """``output`` is ``inputs`` itself (n_samples, n_features), not a copy."""
         self.output = inputs
         return self.output
 
     def backward(self, dvalues: np.ndarray) -> np.ndarray:
+        """``dinputs`` is ``dvalues`` itself."""
         self.dinputs = dvalues
         return self.dinputs
 

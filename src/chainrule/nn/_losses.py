@@ -130,6 +130,7 @@ class Loss(Buffered):
                          if hasattr(layer, "regularization_loss")))
 
     def config(self) -> dict:
+        """Settings that rebuild this loss: ``type(loss)(**loss.config())``."""
         return {}
 
     def __repr__(self) -> str:
@@ -360,7 +361,7 @@ class MeanSquaredError(Loss):
 
 
 class MeanAbsoluteError(Loss):
-    """Mean of |y − ŷ| over a sample's outputs. ``y_true`` has the predictions' shape."""
+    """Mean of ``|y − ŷ|`` over a sample's outputs. ``y_true`` has the predictions' shape."""
 
     def sample_losses(self, y_pred, y_true):
         """``y_pred`` (n, k) → per-sample losses (n,)."""

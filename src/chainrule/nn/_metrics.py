@@ -23,9 +23,11 @@ class Accuracy(Buffered):
         """Prepare from the training targets (only regression needs it)."""
 
     def compare(self, predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each prediction counts as right: a bool array of ``y``'s shape."""
         raise NotImplementedError
 
     def config(self) -> dict:
+        """Settings that rebuild this metric: ``type(metric)(**metric.config())``."""
         return {}
 
     def calculate(self, predictions: np.ndarray, y: np.ndarray) -> float:

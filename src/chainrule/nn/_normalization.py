@@ -47,6 +47,7 @@ class Normalization(Layer):
     Attributes
     ----------
     mean, std : float64 arrays of shape (1, n_features), or None before ``adapt``
+        The statistics ``forward`` uses.
     n_inputs : int or None
         The number of features (None while neither ``n_features`` nor ``adapt`` says).
     """
@@ -73,6 +74,7 @@ class Normalization(Layer):
 
     @property
     def n_inputs(self) -> int | None:
+        """The number of features: ``mean``'s columns, else ``n_features`` (None if neither)."""
         return self.n_features if self.mean is None else self.mean.shape[1]
 
     def adapt(self, X) -> Normalization:

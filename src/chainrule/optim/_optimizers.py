@@ -228,6 +228,7 @@ class Optimizer:
         return {**self.__dict__, "_groups": None, "_scratch": {}}
 
     def config(self) -> dict:
+        """Hyper-parameters that rebuild this optimizer: ``type(opt)(**opt.config())``."""
         return {"learning_rate": self.learning_rate, "decay": self.decay}
 
     def __repr__(self) -> str:

@@ -129,6 +129,7 @@ class Session:
 
     @property
     def epoch(self) -> int:
+        """The epochs the session's network has trained."""
         return self.model.epoch
 
     def train(self, epochs: int | None = None) -> None:
@@ -249,6 +250,7 @@ class Session:
         dense : int
             Which Dense layer (0 = the first).
         param : {"weights", "biases"}
+            Which parameter of that layer.
         index : [i, j]
             The weight from input ``i`` to neuron ``j``; ``[0, j]`` for a bias.
         """

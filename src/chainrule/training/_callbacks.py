@@ -38,6 +38,7 @@ class Callback:
     _resumed = False  # set by set_state: this run continues a checkpoint's
 
     def set_model(self, model) -> None:
+        """Keep ``model`` as ``self.model``; the Model calls it before training starts."""
         self.model = model
 
     def check_run(self, figures: tuple[str, ...]) -> None:
@@ -343,6 +344,7 @@ class CSVLogger(Callback):
     Parameters
     ----------
     filename : str or path
+        The CSV file to write.
     separator : str
         Between the fields (``","`` by default).
     append : bool
