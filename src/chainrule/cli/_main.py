@@ -253,8 +253,10 @@ def _playground(args) -> int:
     try:
         from ..playground.server import serve
     except ImportError as exc:
-        raise ImportError(f"the playground needs its extra: pip install 'chainrule[playground]' "
-                          f"({exc})") from exc
+        raise ImportError("the playground needs its extra: pip install 'chainrule[playground]' "
+                          "(from a clone of the repository: pip install -e '.[playground]'; "
+                          "or the packages themselves: pip install starlette uvicorn "
+                          f"websockets) ({exc})") from exc
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be in [0, 65535]; got {args.port}")
     try:

@@ -16,7 +16,9 @@ def _figure(ax, ncols: int = 1, size=(6, 5)):
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from exc
+        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]' (from a "
+                          "clone of the repository: pip install -e '.[plot]'; or "
+                          "pip install matplotlib)") from exc
     fig = Figure(figsize=(size[0] * ncols, size[1]), layout="constrained")
     return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
 

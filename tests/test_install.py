@@ -1,0 +1,75 @@
+"""The wheel installs as a user installs it: built from this tree, into a fresh virtual
+environment, first alone (the core: NumPy only), then with extras; its command runs the
+demo and its playground imports there, outside the repository.
+
+Slow for a test (a wheel build and two installs, mostly from pip's cache): marked
+``install`` (deselect with -m 'not install'), and run by default.
+"""
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.install
+
+
+def run(*command, cwd, check=True):
+    # Not this environment's: no PYTHONPATH, no virtual environment of the test run's.
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    done = subprocess.run([str(part) for part in command], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    if check:
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def test_the_wheel_installs_with_its_extras_into_a_fresh_environment(tmp_path):
+    wheels = tmp_path / "wheels"
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, ROOT,
+        cwd=tmp_path)
+    (wheel,) = wheels.glob("chainrule-*.whl")
+    environment = tmp_path / "env"
+    venv.create(environment, with_pip=True)
+    python, chainrule = environment / "bin" / "python", environment / "bin" / "chainrule"
+    elsewhere = tmp_path / "work"  # not the repository: the installed package runs
+    elsewhere.mkdir()
+
+    # The wheel alone: NumPy and nothing else; each extra's absence is said in words.
+    run(python, "-m", "pip", "install", "-q", wheel, cwd=elsewhere)
+    listed = run(python, "-m", "pip", "list", "--format=freeze", cwd=elsewhere).stdout
+    names = {line.split("==")[0].lower() for line in listed.splitlines()}
+    assert {"chainrule", "numpy"} <= names and not names & {"matplotlib", "tqdm", "starlette"}
+    refused = run(chainrule, "playground", "--no-browser", cwd=elsewhere, check=False)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "the playground needs its extra: pip install 'chainrule[playground]'" \
+        in refused.stderr and "pip install -e '.[playground]'" in refused.stderr
+    core = run(chainrule, "demo", "--epochs", "10", cwd=elsewhere)
+    assert "(no plots: plotting needs matplotlib: pip install 'chainrule[plot]'" in core.stderr
+    assert (elsewhere / "chainrule-output" / "demo" / "model.chainrule").is_file()
+
+    # With the extras, as the README says to install them from a wheel.
+    run(python, "-m", "pip", "install", "-q", f"{wheel}[playground,plot,progress]",
+        cwd=elsewhere)
+    done = run(chainrule, "demo", "--epochs", "10", "--no-progress", cwd=elsewhere)
+    assert "on 300 spiral points for 10 epochs" in done.stdout
+    assert "epoch: 10, acc: " in done.stdout
+    test_line = next(line for line in done.stdout.splitlines() if line.startswith("test, acc: "))
+    assert 0 < float(test_line.split("acc: ")[1].split(",")[0]) <= 1
+    folder = elsewhere / "chainrule-output" / "demo"
+    for name in ("model.chainrule", "learning_curves.png", "decision_boundary.png"):
+        assert str(Path("chainrule-output") / "demo" / name) in done.stdout
+        assert (folder / name).stat().st_size > 1000
+    assert (folder / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    imported = run(python, "-c", "import chainrule, chainrule.playground, chainrule.playground."
+                   "server; print(chainrule.__file__)", cwd=elsewhere)
+    # The installed copy, not this tree's sources.
+    assert Path(imported.stdout.strip()).is_relative_to(environment)
+    assert not Path(imported.stdout.strip()).is_relative_to(ROOT)
