@@ -52,7 +52,27 @@ def _directive(name: str, obj) -> str:
         return f"```{{eval-rst}}\n.. autoclass:: {name}\n   :members:\n```\n"
     if callable(obj):
         return f"```{{eval-rst}}\n.. autofunction:: {name}\n```\n"
-    return f"```{{eval-rst}}\n.. autodata:: {name}\n   :no-value:\n```\n"
+    # A constant's docstring is its ``#:`` comment where it is assigned, in a private module;
+    # autodata would look in the public module that only re-exports it, and fall back to the
+    # docstring of the value's type (str's, dict's).
+    body = "".join(f"   {line}\n" for line in _data_comment(obj))
+    return f"```{{eval-rst}}\n.. py:data:: {name}\n\n{body}```\n"
+
+
+def _data_comment(obj) -> list[str]:
+    """The ``#:`` comment where a chainrule module assigns ``obj``, as lines."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith("chainrule") or module is None:
+            continue
+        names = [name for name, value in vars(module).items() if value is obj]
+        if names:
+            docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+            for name in names:
+                if ("", name) in docs:
+                    return list(docs[("", name)])
+    return []
 
 
 def write_api_pages() -> None:
@@ -94,7 +114,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
-    "sphinx.ext.viewcode",
+    # MathJax from the build environment instead of a CDN: the site is read offline.
+    "sphinx-mathjax-offline",
 ]
 
 exclude_patterns = ["_build", "jupyter_execute", ".jupyter_cache", "**.ipynb_checkpoints"]
