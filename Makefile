@@ -8,8 +8,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q
-# Options for `make notebook`, e.g. JUPYTER_ARGS=--no-browser
+# Options for `make notebook`, e.g. JUPYTER_ARGS=--no-browser (JupyterLab refuses to run as
+# root without --allow-root: a container's root gets it)
 JUPYTER_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: demo test lint bench docs notebook clean
 
@@ -69,7 +71,7 @@ docs: $(VENV)/.docs
 
 # The seed's backpropagation, by hand, in JupyterLab (from .venv).
 notebook: $(VENV)/.notebook
-	$(BIN)/jupyter lab $(JUPYTER_ARGS) examples/backprop_by_hand.ipynb
+	$(BIN)/jupyter lab $(ROOT_ARGS) $(JUPYTER_ARGS) examples/backprop_by_hand.ipynb
 
 clean:
 	rm -rf $(VENV) build site *.egg-info src/*.egg-info docs/jupyter_execute
