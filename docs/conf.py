@@ -21,6 +21,8 @@ shutil.copyfile(_NOTEBOOK, HERE / "backprop_by_hand.ipynb")
 
 # Cells that run the command line (`chainrule train ...`) find this environment's script.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+# A `%%bash` cell stops at its first failing command (and so fails the build), not just its last.
+os.environ["BASH_ENV"] = str(HERE / "strict-bash.sh")
 # A page that shows the repository's own files (benchmark results) finds them from here.
 os.environ["CHAINRULE_REPOSITORY"] = str(ROOT)
 

@@ -1,0 +1,256 @@
+"""The documentation site: built from executed code with no warning, then read in Chromium.
+
+The module builds the site once, the way ``make docs`` does (``sphinx -W``, every example
+executed), into a temporary folder. Then headless Chromium opens every page from a local
+server with the network cut off: no console error, no failed request, every image drawn,
+every internal link (and its ``#anchor``) found, and the search page answering offline.
+
+Set CHAINRULE_DOCS_SITE=site to check a site already built by ``make docs`` instead.
+"""
+
+import html.parser
+import http.server
+import os
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+pytest.importorskip("sphinx")
+pytest.importorskip("myst_nb")
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    if os.environ.get("CHAINRULE_DOCS_SITE"):
+        return Path(os.environ["CHAINRULE_DOCS_SITE"]).resolve()
+    out = tmp_path_factory.mktemp("site")
+    started = time.perf_counter()
+    build = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-d", str(out / ".doctrees"), str(ROOT / "docs"), str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=900)
+    print(f"site built in {time.perf_counter() - started:.0f} s")
+    assert build.returncode == 0, f"the site's build failed:\n{build.stderr[-6000:]}"
+    return out
+
+
+FRONT = "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n---\n\n# Example\n\n"
+
+
+@pytest.mark.parametrize(("cell", "fails"), [
+    ("print(6 * 7)", False),
+    ("raise ValueError('an example that no longer runs')", True),
+    ("import chainrule\nchainrule.Dense(2, 0)", True),
+    ("%%bash\necho fine", False),
+    ("%%bash\nchainrule evaluate no-such-model.chainrule\necho after", True),
+    ("%%bash\nfalse | cat\necho after", True),
+])
+def test_an_example_that_fails_fails_the_build(tmp_path, cell, fails):
+    """The site's own configuration, on a page of one cell: a failing cell stops the build."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "index.md").write_text(FRONT + "```{code-cell} python\n" + cell + "\n```\n",
+                                     encoding="utf-8")
+    build = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", "-c", str(ROOT / "docs"),
+         "-D", "exclude_patterns=", "-d", str(tmp_path / "doctrees"), str(source),
+         str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert (build.returncode != 0) == fails, build.stderr[-3000:]
+    if not fails:
+        assert "42" in (tmp_path / "out" / "index.html").read_text() or "fine" in (
+            tmp_path / "out" / "index.html").read_text()
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if ".doctrees" not in p.parts)
+
+
+class _Ids(html.parser.HTMLParser):
+    """Every id= and name= in one page: the anchors a link's #fragment may point at."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids = set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("id", "name") and value:
+                self.ids.add(value)
+
+
+def anchors(page: Path) -> set:
+    parser = _Ids()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.ids
+
+
+def test_the_site_builds_with_no_warning_and_has_every_page(site):
+    names = {p.relative_to(site).as_posix() for p in pages(site)}
+    for page in ["index.html", "getting-started.html", "backprop_by_hand.html", "search.html",
+                 "genindex.html", "api/index.html", "api/chainrule.html"]:
+        assert page in names, f"{page} is missing from the built site"
+
+
+def test_every_public_name_is_in_the_api_reference(site):
+    """Each name in a public module's __all__ has an anchor on that module's page."""
+    import importlib
+    import types
+
+    reference = {}
+    for module_name, _ in _public_modules():
+        module = importlib.import_module(module_name)
+        ids = anchors(site / "api" / f"{module_name}.html")
+        text = (site / "api" / f"{module_name}.html").read_text(encoding="utf-8")
+        for name in module.__all__:
+            if isinstance(getattr(module, name), types.ModuleType):
+                continue
+            # Its own entry, or (a second name of one object) a line that links to it.
+            literal = f'<span class="pre">{name}</span></code>'
+            documented = f"{module_name}.{name}" in ids or literal in text
+            reference[f"{module_name}.{name}"] = documented
+    missing = sorted(k for k, v in reference.items() if not v)
+    assert not missing, f"public names without an entry in the API reference: {missing}"
+    assert len(reference) > 100
+
+
+def _public_modules():
+    import ast
+
+    tree = ast.parse((ROOT / "docs" / "conf.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PUBLIC_MODULES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("docs/conf.py has no PUBLIC_MODULES")
+
+
+# --- in Chromium ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser tab that refuses every address off the local server and records trouble."""
+
+    def __init__(self, browser, server):
+        self.server = server
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.context.route("**/*", self._only_local)
+        self.page.on("console", lambda m: m.type == "error"
+                     and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"script: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(
+            f"request failed: {r.url} ({r.failure})"))
+        self.page.on("response", lambda r: r.status >= 400
+                     and self.problems.append(f"HTTP {r.status}: {r.url}"))
+
+    def _only_local(self, route):
+        url = route.request.url
+        if url.startswith(self.server) or url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            self.problems.append(f"off-line site asked the network for {url}")
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+
+@pytest.mark.browser
+def test_every_page_opens_with_no_error_every_image_loads_every_link_resolves(
+        site, server, browser):
+    visit = Visit(browser, server)
+    problems, links = [], set()
+    try:
+        for path in pages(site):
+            relative = path.relative_to(site).as_posix()
+            visit.problems.clear()
+            visit.page.goto(f"{server}/{relative}", wait_until="networkidle")
+            broken = visit.page.evaluate(
+                "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+                ".map(i => i.getAttribute('src'))")
+            problems += [f"{relative}: image not drawn: {src}" for src in broken]
+            problems += [f"{relative}: {p}" for p in visit.problems]
+            for href in visit.page.evaluate("() => [...document.links].map(a => a.href)"):
+                links.add((relative, href))
+    finally:
+        visit.close()
+    problems += _unresolved(site, server, links)
+    assert not problems, "\n".join(problems[:40])
+    assert len(pages(site)) >= 20
+
+
+def _unresolved(site: Path, server: str, links: set) -> list[str]:
+    """Every link into the site names a file that exists and, with #x, an anchor on it."""
+    problems, cache = [], {}
+    for source, href in sorted(links):
+        if not href.startswith(server):
+            continue  # mailto:, an outside reference the reader may follow on line
+        parts = urlsplit(href)
+        target = site / unquote(parts.path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            problems.append(f"{source}: link to a missing page {parts.path}")
+            continue
+        if parts.fragment and target.suffix == ".html":
+            ids = cache.setdefault(target, anchors(target))
+            if unquote(parts.fragment) not in ids:
+                problems.append(f"{source}: link to a missing anchor {parts.path}#{parts.fragment}")
+    return problems
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "expected"), [("Dense", "api/chainrule.html"),
+                                                 ("Normalization", "api/chainrule.html"),
+                                                 ("backpropagation", "backprop_by_hand.html")])
+def test_search_works_offline(site, server, browser, query, expected):
+    visit = Visit(browser, server)
+    try:
+        visit.page.goto(urljoin(server + "/", f"search.html?q={query}"))
+        visit.page.wait_for_function(
+            "() => document.querySelectorAll('#search-results li').length > 0", timeout=20_000)
+        hrefs = visit.page.evaluate(
+            "() => [...document.querySelectorAll('#search-results li a')].map(a => a.href)")
+        assert not visit.problems, visit.problems
+    finally:
+        visit.close()
+    assert any(expected in href for href in hrefs), hrefs
