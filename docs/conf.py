@@ -116,6 +116,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx.ext.napoleon",
     # MathJax from the build environment instead of a CDN: the site is read offline.
     "sphinx-mathjax-offline",
 ]
@@ -137,6 +138,11 @@ myst_heading_anchors = 3
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": False}
+# The docstrings are NumPy style ("Parameters", "Returns" with dashes under them).
+napoleon_google_docstring = False
+napoleon_use_ivar = True  # "Attributes" as fields: a property documented below is not listed twice
+napoleon_preprocess_types = True  # so that the alias below applies
+napoleon_type_aliases = {"Model": "chainrule.Model"}  # not the book's chainrule.nnfs.Model
 
 # --- HTML --------------------------------------------------------------------------------------
 html_theme = "furo"

@@ -1,7 +1,8 @@
 """Every public name has a docstring, and every docstring is valid reStructuredText.
 
 The API reference (docs/api/, written at build time by docs/conf.py from each public module's
-``__all__``) shows these docstrings as Sphinx reads them: reStructuredText. A docstring that is
+``__all__``) shows these docstrings as Sphinx reads them: NumPy-style sections turned into
+reStructuredText by napoleon, with the site's napoleon settings. A docstring that is
 not valid RST (a list with no blank line before it, ``|x|`` read as a substitution, ``name_``
 read as a link target) is a warning that fails ``make docs``, and usually a garbled page. This
 module checks the same docstrings with plain docutils, in a fraction of a second, and names the
@@ -31,6 +32,8 @@ docutils_core = pytest.importorskip("docutils.core")
 pytest.importorskip("sphinx")  # sphinx.pycode reads the #: comments of constants
 from docutils import nodes  # noqa: E402
 from docutils.parsers.rst import roles  # noqa: E402
+from sphinx.ext.napoleon import Config as NapoleonConfig  # noqa: E402
+from sphinx.ext.napoleon.docstring import NumpyDocstring  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "docs" / "conf.py"
@@ -141,13 +144,24 @@ IDS = [name for name, _obj, _doc in OBJECTS]
 _RUN_ON = re.compile(r"^\s*(?:[-*+] |\d+[.)] |[\w*]+(?:, [\w*]+)* : )")
 
 
+def _napoleon_config() -> NapoleonConfig:
+    """The site's napoleon settings, read from docs/conf.py."""
+    settings = {}
+    for node in ast.parse(CONF.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id.startswith("napoleon_"):
+            settings[node.targets[0].id] = ast.literal_eval(node.value)
+    assert settings, "docs/conf.py sets no napoleon_ option"
+    return NapoleonConfig(**settings)
+
+
 def rst_problems(docstring: str) -> list[str]:
     """docutils' warnings and errors for ``docstring`` as reStructuredText (empty if none).
 
     Also a line that starts a list item or a ``name : type`` entry inside a paragraph: valid
     RST, but it renders run together with the line above (it wants a blank line before it).
     """
-    text = inspect.cleandoc(docstring)
+    text = str(NumpyDocstring(inspect.cleandoc(docstring), _napoleon_config()))
     stream = io.StringIO()
     registered = dict(roles._roles)  # docutils' role table is global: leave it as found
     try:
@@ -193,8 +207,12 @@ def test_docstring_is_valid_restructuredtext(name, obj, doc):
     pytest.param("Shape (n, k).\n\n- one\n  two\n- three", None, id="valid"),
     pytest.param("Two lines\nof text:\n    indented\nback.", "Unexpected indentation", id="indent"),
     pytest.param("Sizes:\n- one\n- two", "run into the paragraph", id="list-no-blank"),
-    pytest.param("Returns\n-------\nX : array (n, k)\ny : array (n,)", "run into the paragraph",
-                 id="entries-no-blank"),
+    pytest.param("Returns\n-------\nX : array (n, k)\ny : array (n,)", None,
+                 id="numpy-entries"),
+    pytest.param("Sizes are\nn_inputs : int\nn_neurons : int", "run into the paragraph",
+                 id="entries-in-a-paragraph"),
+    pytest.param("Parameters\n----------\nx : int\n    The input\n      indented oddly\n  back.",
+                 "", id="numpy-section-bad-indent"),
     pytest.param("The error |a − b|.", "Undefined substitution", id="substitution"),
     pytest.param("The fitted model_ and classes_.", "Unknown target name", id="target"),
     pytest.param("See :class:`Dense`.", None, id="sphinx-role"),
