@@ -218,8 +218,10 @@ def _draw_gradient_norms(ax, monitor, quantity: str) -> None:
     ax.legend(loc="best", fontsize="small")
 
 
-# TensorFlow Playground's colours: orange for negative weights, blue for positive.
-NEGATIVE, POSITIVE = "#f59322", "#0877bd"
+#: the colour of a negative weight in ``plot_network`` (TensorFlow Playground's orange)
+NEGATIVE = "#f59322"
+#: the colour of a positive weight in ``plot_network`` (TensorFlow Playground's blue)
+POSITIVE = "#0877bd"
 
 
 def plot_network(model, *, ax=None, gradients: bool = False, title=None):
