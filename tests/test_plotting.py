@@ -182,20 +182,6 @@ def test_plot_network_needs_a_dense_layer():
         cr.plotting.plot_network(cr.Model([cr.ReLU()]))
 
 
-def test_make_figures_writes_the_pngs_and_the_readme_quotes_its_output(tmp_path):
-    import runpy
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    result = runpy.run_path(str(root / "examples" / "make_figures.py"))["main"](
-        tmp_path, verbose=False)
-    for path in result["paths"].values():
-        assert path.parent == tmp_path and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    explanation = result["explanation"]
-    assert explanation.relative_error < 1e-7
-    assert str(explanation) in (root / "README.md").read_text(encoding="utf-8")
-
-
 def test_plot_network_scales_its_drawing_with_the_network():
     # The figure widens by a column per Dense layer, the axes frame exactly the columns,
     # neurons shrink as a column crowds (never below 20 pt²), and lines thin out as a
