@@ -97,8 +97,12 @@ def anchors(page: Path) -> set:
 
 def test_the_site_builds_with_no_warning_and_has_every_page(site):
     names = {p.relative_to(site).as_posix() for p in pages(site)}
-    for page in ["index.html", "getting-started.html", "backprop_by_hand.html", "search.html",
-                 "genindex.html", "api/index.html", "api/chainrule.html"]:
+    # What the issue asks the site to hold, page by page.
+    for page in ["index.html", "getting-started.html", "backprop_by_hand.html", "book.html",
+                 "chain-rule.html", "playground.html", "exercises.html", "own-data.html",
+                 "ecosystem.html", "performance.html", "reliability.html", "model-files.html",
+                 "changelog.html", "search.html", "genindex.html", "api/index.html",
+                 "api/chainrule.html"]:
         assert page in names, f"{page} is missing from the built site"
 
 
