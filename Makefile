@@ -56,11 +56,11 @@ demo: $(VENV)/.demo
 	@echo "or without activating:  .venv/bin/chainrule --help"
 
 test: $(VENV)/.test
-	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.test
-	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs
 
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/run.py
