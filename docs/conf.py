@@ -58,7 +58,8 @@ def _directive(name: str, obj) -> str:
     # autodata would look in the public module that only re-exports it, and fall back to the
     # docstring of the value's type (str's, dict's).
     body = "".join(f"   {line}\n" for line in _data_comment(obj))
-    return f"```{{eval-rst}}\n.. py:data:: {name}\n\n{body}```\n"
+    # Bare name: the page's `.. module::` supplies the module (a full name would be doubled).
+    return f"```{{eval-rst}}\n.. py:data:: {name.rpartition('.')[2]}\n\n{body}```\n"
 
 
 def _data_comment(obj) -> list[str]:
