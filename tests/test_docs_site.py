@@ -8,9 +8,11 @@ every internal link (and its ``#anchor``) found, and the search page answering o
 Set CHAINRULE_DOCS_SITE=site to check a site already built by ``make docs`` instead.
 """
 
+import ast
 import html.parser
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -136,6 +138,88 @@ def _public_modules():
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PUBLIC_MODULES":
             return ast.literal_eval(node.value)
     raise AssertionError("docs/conf.py has no PUBLIC_MODULES")
+
+
+
+def _code_cells(page: Path) -> list[str]:
+    """The code of every executed cell of a page (a MyST notebook, or the .ipynb itself)."""
+    if page.suffix == ".ipynb":
+        import json
+
+        cells = json.loads(page.read_text(encoding="utf-8"))["cells"]
+        return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    return re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", page.read_text(encoding="utf-8"),
+                      flags=re.S | re.M)
+
+
+def _imported_modules(code: str) -> set:
+    if code.startswith("%%"):
+        return set()  # %%bash: the shell's, not Python's
+    code = "\n".join("" if line.startswith(("%", "!", ":")) else line
+                     for line in code.splitlines())
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _requirements(distribution: str) -> list[str]:
+    """A distribution's requirements; chainrule's from pyproject.toml (what a clone installs)."""
+    from importlib import metadata
+
+    if distribution != "chainrule":
+        return metadata.requires(distribution) or []
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return list(project["dependencies"]) + [
+        f"{line}; extra == '{extra}'"
+        for extra, lines in project["optional-dependencies"].items() for line in lines]
+
+
+def _installed_by(distribution: str, extras: set) -> set:
+    """The distributions ``pip install 'distribution[extras]'`` installs (from their metadata)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    done, todo = set(), [(distribution, frozenset(extras))]
+    while todo:
+        name, wanted = todo.pop()
+        key = (canonicalize_name(name), wanted)
+        if key in done:
+            continue
+        done.add(key)
+        for line in _requirements(name):
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra})
+                                     for extra in wanted | {""}):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {name for name, _ in done}
+
+
+def test_the_pages_import_only_what_make_docs_installs():
+    """`make docs` installs ``.[docs]``: a page that imports more fails on a fresh clone."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    installed = _installed_by("chainrule", {"docs"})
+    providers = metadata.packages_distributions()
+    sources = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "backprop_by_hand.ipynb"]
+    missing = set()
+    for page in sources:
+        for code in _code_cells(page):
+            for module in _imported_modules(code) - set(sys.stdlib_module_names):
+                names = {canonicalize_name(d) for d in providers.get(module, [module])}
+                if not names & installed:
+                    missing.add(f"{page.name}: import {module} ({', '.join(sorted(names))})")
+    assert not missing, "not installed by `make docs` (the docs extra):\n" + "\n".join(
+        sorted(missing))
+    assert {"sphinx", "myst-nb", "furo", "matplotlib"} <= installed
 
 
 # --- in Chromium ---------------------------------------------------------------------------
