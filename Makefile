@@ -15,6 +15,10 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: demo test lint bench docs notebook clean
 
+# One step at a time, whatever -j says: two pips writing .venv at once can break it, and
+# `make -j2 demo test` would start the tests while the demo's set is still installing.
+.NOTPARALLEL:
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip

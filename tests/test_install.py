@@ -73,3 +73,43 @@ def test_the_wheel_installs_with_its_extras_into_a_fresh_environment(tmp_path):
     # The installed copy, not this tree's sources.
     assert Path(imported.stdout.strip()).is_relative_to(environment)
     assert not Path(imported.stdout.strip()).is_relative_to(ROOT)
+
+
+def _fake_environment(folder: Path) -> Path:
+    """This Makefile and pyproject.toml in `folder`, with a .venv whose programs only log what
+    they are asked to do (to folder/log): make's order, without installing anything."""
+    import shutil
+    import stat
+
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, folder / name)
+    log = folder / "log"
+    bin_ = folder / ".venv" / "bin"
+    bin_.mkdir(parents=True)
+    for name in ("python", "chainrule", "ruff", "jupyter", "pip"):
+        script = bin_ / name
+        script.write_text(f'#!/bin/sh\necho "start {name} $*" >> "{log}"\nsleep 0.5\n'
+                          f'echo "end {name} $*" >> "{log}"\n')
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+@pytest.mark.skipif(not __import__("shutil").which("make"), reason="needs make")
+def test_make_never_runs_two_installs_into_the_venv_at_once(tmp_path):
+    """`make -j2 demo test` (or docs and test): two pips writing one site-packages at once can
+    leave it broken, and the tests would start while the demo's set is being installed. The
+    Makefile runs its steps one after another, whatever -j says."""
+    log = _fake_environment(tmp_path)
+    pip = f"{tmp_path}/.venv/bin/pip install"
+    for goals in (["demo", "test"], ["docs", "test", "notebook"]):
+        log.unlink(missing_ok=True)
+        for stamp in (tmp_path / ".venv").glob(".*"):
+            stamp.unlink()
+        run("make", "-j2", f"PIP={pip}", *goals, cwd=tmp_path)
+        lines = log.read_text().splitlines()
+        running = 0
+        for line in lines:
+            running += 1 if line.startswith("start") else -1
+            assert running in (0, 1), f"make -j2 {' '.join(goals)} ran two at once:\n" + \
+                "\n".join(lines)
+        assert any("install" in line for line in lines)
