@@ -31,11 +31,37 @@ def run(*command, cwd, check=True):
     return done
 
 
-def test_the_wheel_installs_with_its_extras_into_a_fresh_environment(tmp_path):
+def build_wheel(tmp_path: Path) -> Path:
+    """The wheel of this tree, built from a copy of what the package is made of: building in
+    the tree itself leaves build/ and *.egg-info there, and setuptools puts build/lib's
+    leftovers (a module deleted since the last build) into the wheel."""
+    import shutil
+
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "src", source / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, ROOT,
-        cwd=tmp_path)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+        "-w", wheels, source, cwd=tmp_path)
     (wheel,) = wheels.glob("chainrule-*.whl")
+    return wheel
+
+
+def test_the_wheel_installs_with_its_extras_into_a_fresh_environment(tmp_path):
+    wheel = build_wheel(tmp_path)
+    # The wheel holds this tree's package, every file of it, and nothing else (no module
+    # left over from an earlier build, no bytecode or numba cache).
+    import zipfile
+
+    in_wheel = {name for name in zipfile.ZipFile(wheel).namelist()
+                if name.startswith("chainrule/")}
+    in_tree = {path.relative_to(ROOT / "src").as_posix()
+               for path in (ROOT / "src" / "chainrule").rglob("*")
+               if path.is_file() and "__pycache__" not in path.parts}
+    assert in_wheel == in_tree, (sorted(in_wheel - in_tree), sorted(in_tree - in_wheel))
     environment = tmp_path / "env"
     venv.create(environment, with_pip=True)
     python, chainrule = environment / "bin" / "python", environment / "bin" / "chainrule"
