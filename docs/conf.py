@@ -51,7 +51,11 @@ def _directive(name: str, obj) -> str:
     import inspect
 
     if inspect.isclass(obj):
-        return f"```{{eval-rst}}\n.. autoclass:: {name}\n   :members:\n```\n"
+        # :members: lists what the class itself defines (a public base documents its own); a
+        # public method from a private base (the estimators' fit) would be on no page.
+        extra = "".join(f"\n   .. auto{kind}:: {member}\n"
+                        for member, kind in _from_private_bases(obj))
+        return f"```{{eval-rst}}\n.. autoclass:: {name}\n   :members:\n{extra}```\n"
     if callable(obj):
         return f"```{{eval-rst}}\n.. autofunction:: {name}\n```\n"
     # A constant's docstring is its ``#:`` comment where it is assigned, in a private module;
@@ -60,6 +64,22 @@ def _directive(name: str, obj) -> str:
     body = "".join(f"   {line}\n" for line in _data_comment(obj))
     # Bare name: the page's `.. module::` supplies the module (a full name would be doubled).
     return f"```{{eval-rst}}\n.. py:data:: {name.rpartition('.')[2]}\n\n{body}```\n"
+
+
+def _from_private_bases(cls) -> list[tuple[str, str]]:
+    """(name, "method" or "property") of each public member a chainrule private base defines."""
+    found = []
+    for member in sorted({n for k in cls.__mro__[1:] for n in vars(k)} - set(vars(cls))):
+        owner = next(k for k in cls.__mro__ if member in vars(k))
+        value = vars(owner)[member]
+        if (member.startswith("_") or not owner.__name__.startswith("_")
+                or not owner.__module__.startswith("chainrule")):
+            continue
+        if isinstance(value, property):
+            found.append((member, "property"))
+        elif callable(value):
+            found.append((member, "method"))
+    return found
 
 
 def _data_comment(obj) -> list[str]:
