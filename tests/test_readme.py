@@ -31,6 +31,7 @@ class Block:
     line: int
     expected: str | None = None
     not_run: str | None = None
+    prose: str = ""  # the text between the previous block (or heading) and this one
 
 
 def blocks(text: str) -> list[Block]:
@@ -38,6 +39,7 @@ def blocks(text: str) -> list[Block]:
     found: list[Block] = []
     lines = text.splitlines()
     i = 0
+    after_last = 0  # the line after the previous block's closing fence
     while i < len(lines):
         fence = re.match(r"^```(\w*)\s*$", lines[i])
         if not fence:
@@ -53,9 +55,14 @@ def blocks(text: str) -> list[Block]:
                 lines, found[-1], i):
             found[-1].expected = body
         else:
-            found.append(Block(language, body, i + 1, not_run=marker and marker.group(1)))
+            prose = lines[after_last:i]
+            headings = [k for k, line in enumerate(prose) if line.startswith("#")]
+            prose = prose[headings[-1] + 1:] if headings else prose
+            found.append(Block(language, body, i + 1, not_run=marker and marker.group(1),
+                               prose="\n".join(prose)))
         found[-1].end = end
         i = end + 1
+        after_last = i
     return found
 
 
@@ -140,12 +147,123 @@ def _check_output(block: Block, got: str) -> None:
                              f"where the README shows\n{want}")
 
 
+# What `make demo` installs: the core and these extras (numba where it comes as a wheel).
+DEMO_EXTRAS = ("progress", "plot", "fast")
+
+# Imported first by every Python a block starts (PYTHONPATH): a package `make demo` does not
+# install is not there, and nothing is fetched from another machine.
+GUARD = """\
+import importlib.abc
+import os
+import socket
+import sys
+
+_BLOCKED = set(filter(None, os.environ.get("README_BLOCKED", "").split(",")))
+
+
+class _NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in _BLOCKED:
+            raise ModuleNotFoundError(
+                f"No module named {name!r} (README test: `make demo` does not install it; "
+                "the README must name its extra, .[name], in the text before the block)",
+                name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled())
+_connect = socket.socket.connect
+
+
+def _local_only(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in (
+            "127.0.0.1", "::1", "localhost"):
+        raise OSError(f"README test: a block may not use the network ({address[0]})")
+    return _connect(self, address)
+
+
+socket.socket.connect = _local_only
+"""
+
+
+def _installed_with(extras) -> set[str]:
+    """The distributions chainrule with these extras brings, as installed here."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[tuple[str, frozenset]] = set()
+    todo = [("chainrule", frozenset(extras))]
+    while todo:
+        name, wanted = todo.pop()
+        if (canonicalize_name(name), wanted) in seen:
+            continue
+        seen.add((canonicalize_name(name), wanted))
+        try:
+            requires = metadata.distribution(name).requires or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            requirement = Requirement(line)
+            if requirement.marker is None or any(
+                    requirement.marker.evaluate({"extra": extra}) for extra in ("", *wanted)):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {name for name, _ in seen} | {"pip", "setuptools"}
+
+
+def _not_installed_by_demo(block: Block) -> set[str]:
+    """The top-level modules of this environment that `make demo`, plus the extras the text
+    before the block names (``.[data]``, ``chainrule[onnx]``), would not install."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    named = re.findall(r"(?:chainrule|\.)\[([\w,-]+)\]", block.prose)
+    extras = {*DEMO_EXTRAS, *(e for group in named for e in group.split(","))}
+    allowed = _installed_with(extras)
+    return {module for module, dists in metadata.packages_distributions().items()
+            if not {canonicalize_name(d) for d in dists} & allowed}
+
+
+def test_the_guard_refuses_what_the_demo_does_not_install_and_the_network(tmp_path):
+    env = _guarded(_environment(), tmp_path, Block("python", "", 1))
+    assert "sklearn" in env["README_BLOCKED"].split(",")
+    assert not {"numpy", "matplotlib", "tqdm", "chainrule"} & set(env["README_BLOCKED"].split(","))
+    code = ("import numpy, matplotlib, tqdm, chainrule\n"
+            "try:\n    import sklearn.datasets\nexcept ModuleNotFoundError as e: print(e.name)\n"
+            "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\n"
+            "except OSError as e: print('README test' in str(e))\n")
+    block = Block("python", code, 1, expected="sklearn\nTrue\n")
+    _check_output(block, _run(block, tmp_path, env))
+    named = Block("python", "import sklearn\n", 1, prose="first: pip install -e '.[data]'")
+    _run(named, tmp_path, _guarded(_environment(), tmp_path, named))
+
+
+def _guarded(env: dict, folder: Path, block: Block) -> dict:
+    guard = folder / ".readme-guard"
+    guard.mkdir(exist_ok=True)
+    (guard / "sitecustomize.py").write_text(GUARD, encoding="utf-8")
+    home = folder / ".home"
+    home.mkdir(exist_ok=True)
+    return {**env, "PYTHONPATH": str(guard), "README_BLOCKED": ",".join(
+        sorted(_not_installed_by_demo(block))), "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"), "MPLCONFIGDIR": str(home / ".matplotlib")}
+
+
 def test_every_block_runs_and_prints_what_the_readme_shows(tmp_path):
+    """Each block as a reader runs it after `make demo`: only what the demo installs is there,
+    unless the text right before the block names the extra it needs; no network; home is a
+    folder of the test's; and the repository is left as it was."""
     runnable = _runnable()
     assert len(runnable) >= 3
     env = _environment()
+    work = tmp_path / "work"
+    work.mkdir()
+    before = sorted(os.listdir(ROOT))
     for block in runnable:
-        _check_output(block, _run(block, tmp_path, env))
+        _check_output(block, _run(block, work, _guarded(env, tmp_path, block)))
+    assert sorted(os.listdir(ROOT)) == before, "a README block wrote into the repository"
 
 
 def test_every_link_and_image_in_the_readme_names_a_file_here():
