@@ -430,3 +430,21 @@ def test_decision_boundary_uses_one_colour_per_class_names_and_axes(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["low", "mid", "high"]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("x-ray", "yield")
     fig.savefig(tmp_path / "boundary.png")
+
+
+def test_evaluate_all_rows_says_the_training_rows_are_among_them(real_tables, tmp_path, capsys):
+    """--all-rows on the file train split: its figures mix the rows the model learned from with
+    the held-out ones, and the line says how many of each, so they are not read as a test."""
+    out_dir = tmp_path / "out"
+    assert run(capsys, "train", "--dataset", real_tables["wine"], "--output", out_dir,
+               *quick())[0] == 0
+    model = out_dir / "model.chainrule"
+    _, out, _ = run(capsys, "evaluate", model, "--dataset", real_tables["wine"], "--all-rows")
+    assert out.splitlines()[0] == ("evaluated on all 178 rows of "
+                                   f"{real_tables['wine']} (the dataset you gave): the 133 rows "
+                                   "train used and the 45 it held out")
+    # Another file: nothing to say about training rows.
+    lines = real_tables["wine"].read_text().splitlines()
+    (tmp_path / "some.csv").write_text("\n".join(lines[:30]) + "\n")
+    _, out, _ = run(capsys, "evaluate", model, "--dataset", tmp_path / "some.csv", "--all-rows")
+    assert out.splitlines()[0].endswith("(the dataset you gave)")

@@ -24,6 +24,19 @@ from ._report import report_held_out
 DATASETS = _cli_data.BUILTIN
 
 
+def _held_out_count(split_path, columns, dataset, rows: int) -> int | None:
+    """How many of ``dataset``'s ``rows`` rows train held out, when it split this very file
+    (None otherwise)."""
+    try:
+        record = _cli_data.read_split(split_path, columns) if split_path.exists() else None
+    except ValueError:
+        return None
+    if (record is None or record.get("test_rows") is None or record.get("rows") != rows
+            or not _cli_data.same_dataset(record, dataset)):
+        return None
+    return len(record["test_rows"])
+
+
 def evaluate(args) -> int:
     model = load_model(args.model)
     if model.loss is None:
@@ -49,6 +62,9 @@ def evaluate(args) -> int:
         data = _cli_data.load_for_model(args.dataset, columns, seed=args.seed)
         X, y = data.X, data.y
         what = f"all {len(X):,} rows of {args.dataset} (the dataset you gave)"
+        held = _held_out_count(split_path, columns, args.dataset, len(X))
+        if held is not None:  # --all-rows on the file train split: not a test, and said so
+            what += f": the {len(X) - held:,} rows train used and the {held:,} it held out"
     _cli_data.check_fits(model, X, columns.features, args.dataset or record["dataset"])
     print(f"evaluated on {what}")
     print(report_held_out(model, X, y, columns.task))
