@@ -187,6 +187,8 @@ def _join_stream_chunks() -> None:
     each; myst-nb's merge (`nb_merge_streams`) strips every chunk's end and adds a newline,
     which cuts lines mid-word. Chunks that follow each other are joined as they came first.
     """
+    import copy
+
     from myst_nb.core import render
 
     merge = render.coalesce_streams
@@ -200,7 +202,8 @@ def _join_stream_chunks() -> None:
                     and previous["name"] == output["name"]):
                 previous["text"] += output["text"]
             else:
-                joined.append(output)
+                # A copy: the notebook's own outputs (written to jupyter_execute/) stay as run.
+                joined.append(copy.copy(output))
         return merge(joined)
 
     render.coalesce_streams = join_then_merge
