@@ -231,3 +231,24 @@ def test_inputs_already_in_the_models_dtype_are_not_copied():
     assert check_X(model, X, "X") is X
     as_float64 = check_X(model, X.astype(np.float64), "X")
     assert as_float64.dtype == np.float32 and not np.shares_memory(as_float64, X)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "test\nloss: 0.000", "val\r", "a\tb", None, b"test"])
+def test_evaluate_refuses_a_name_that_would_not_make_one_readable_line(spiral, capsys, name):
+    """The line is ``<name>, acc: …, loss: …``: an empty name prints ", acc: …", and a newline
+    splits it into two lines (one of which a log reader would take for a figure). Refused
+    before any work, and even with verbose=False (the same call must not fail later with
+    verbose=True)."""
+    model = spiral_model()
+    error = TypeError if not isinstance(name, str) else ValueError
+    for verbose in (True, False):
+        with pytest.raises(error, match="name must be"):
+            model.evaluate(*spiral, verbose=verbose, name=name)
+    assert capsys.readouterr().out == ""
+
+
+def test_evaluate_takes_any_one_line_name(spiral, capsys):
+    model = spiral_model()
+    scores = model.evaluate(*spiral, name="held-out (2024) données " + "x" * 200)
+    assert capsys.readouterr().out == (f"held-out (2024) données {'x' * 200}, acc: "
+                                       f"{scores['accuracy']:.3f}, loss: {scores['loss']:.3f}\n")

@@ -252,8 +252,8 @@ class Model(Buffered):
         name : str
             What the line calls the data: ``"test"`` by default (Keras's ``evaluate`` is
             its test mode too); ``name="training"`` for the training data, or
-            ``"validation"``. ``chainrule.nnfs.Model`` prints ``validation`` as the
-            book's ``evaluate`` does.
+            ``"validation"``; any non-empty text without a line break or tab.
+            ``chainrule.nnfs.Model`` prints ``validation`` as the book's ``evaluate`` does.
 
         Returns
         -------
@@ -262,6 +262,9 @@ class Model(Buffered):
         """
         if not isinstance(name, str):
             raise TypeError(f"name must be a str such as 'test'; got {type(name).__name__}")
+        if not name.strip() or not name.isprintable():
+            raise ValueError(f"name must be a non-empty name on one line, such as 'test' (it "
+                             f"starts the printed line); got {name!r}")
         if not self._finalized:
             self.finalize()
         X, y = check_data(self, X, y, "X", "y")
