@@ -289,3 +289,27 @@ def test_the_learning_curves_of_a_regression_can_leave_the_accuracy_out():
     history = {"loss": [1.0, 0.5], "accuracy": [0.1, 0.2], "val_loss": [1.2, 0.6]}
     figure = cr.plotting.plot_history(history, accuracy=False)
     assert len(figure.axes) == 1 and set(curves(figure)) == {"training loss", "validation loss"}
+
+
+def test_the_learning_curves_of_one_epoch_are_visible():
+    """A line through one point draws nothing: one epoch's curves are drawn as points."""
+    history = {"loss": [1.0], "accuracy": [0.5], "val_loss": [1.1], "val_accuracy": [0.4]}
+    figure = cr.plotting.plot_history(history)
+    for ax in figure.axes:
+        for line in ax.get_lines():
+            assert line.get_marker() not in (None, "None", "", " "), line.get_label()
+
+
+def test_the_learning_curves_keep_the_log_scale_over_a_nan_epoch():
+    """A diverged epoch (NaN) is a gap in the curves; the other epochs keep their log scale."""
+    nan = float("nan")
+    history = {"loss": [1.0, 0.01, nan, 0.001], "accuracy": [0.5, 0.7, nan, 0.9],
+               "val_loss": [1.1, 0.02, nan, 0.002], "val_accuracy": [0.4, 0.6, nan, 0.8]}
+    figure = cr.plotting.plot_history(history, kept_epoch=4)
+    assert figure.axes[0].get_yscale() == "log"
+    np.testing.assert_array_equal(curves(figure)["training loss"], history["loss"])
+
+
+def test_the_learning_curves_of_no_epoch_are_refused_in_words():
+    with pytest.raises(ValueError, match="the history holds no epoch"):
+        cr.plotting.plot_history({"loss": [], "accuracy": []})

@@ -118,6 +118,8 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         book's "accuracy" is a tolerance count that nothing else prints).
     """
     n_epochs = len(history["loss"])
+    if n_epochs == 0:
+        raise ValueError("the history holds no epoch: nothing to draw")
     if kept_epoch is not None and not 1 <= kept_epoch <= n_epochs:
         raise ValueError(f"kept_epoch must be an epoch of the history, 1 to {n_epochs}; "
                          f"got {kept_epoch}")
@@ -141,7 +143,9 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         if f"val_{key}" in history:
             curves.append((history[f"val_{key}"], f"validation {key}", "C1", {}))
         for values, label, colour, style in curves:
-            axis.plot(epochs, values, label=label, color=colour, **style)
+            # One epoch: a line through one point draws nothing, so a point.
+            axis.plot(epochs, values, label=label, color=colour,
+                      **({"marker": "o"} if n_epochs == 1 else {}), **style)
             if kept_epoch is not None and not style:
                 axis.plot([kept_epoch], [values[kept_epoch - 1]], "o", color=colour,
                           markersize=5)
@@ -152,7 +156,10 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         axis.set(xlabel="epoch", ylabel=key)
         axis.legend(loc="best")
     drawn = [history[key] for key in ("loss", "data_loss", "val_loss") if key in history]
-    if min(float(np.min(values)) for values in drawn) > 0:
+    # A diverged epoch's NaN is a gap in the curves; it does not decide the scale.
+    finite = [np.asarray(values, dtype=np.float64) for values in drawn]
+    finite = np.concatenate([values[np.isfinite(values)] for values in finite])
+    if finite.size and finite.min() > 0:
         axes[0].set_yscale("log")
     axes[0].set_title(title or "learning curves")
     return fig
