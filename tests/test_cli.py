@@ -448,3 +448,30 @@ def test_evaluate_all_rows_says_the_training_rows_are_among_them(real_tables, tm
     (tmp_path / "some.csv").write_text("\n".join(lines[:30]) + "\n")
     _, out, _ = run(capsys, "evaluate", model, "--dataset", tmp_path / "some.csv", "--all-rows")
     assert out.splitlines()[0].endswith("(the dataset you gave)")
+
+
+@pytest.mark.parametrize("path", ["numba", "numpy"])
+def test_the_readme_quotes_the_demos_figures_on_each_path(tmp_path, capsys, path):
+    """The README's sentence "prints training accuracy 0.973, validation 0.810 and 0.857 on new
+    test points (NumPy's path: 0.970, 0.803, 0.837)": what `make demo` prints, with numba's
+    kernels and without (where numba has no wheel)."""
+    import chainrule
+
+    if path == "numba":
+        pytest.importorskip("numba")
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(
+        encoding="utf-8").split())
+    quoted = re.search(r"prints training accuracy ([0-9.]+), validation ([0-9.]+) and ([0-9.]+) "
+                       r"on new test points \(NumPy's path: ([0-9.]+), ([0-9.]+), ([0-9.]+)\)",
+                       text)
+    assert quoted, "the README no longer quotes the demo's figures as this test reads them"
+    figures = quoted.groups()[:3] if path == "numba" else quoted.groups()[3:]
+    previous = chainrule.use_kernels(path)
+    try:
+        code, out, _ = run(capsys, "demo", "--output", tmp_path, "--no-progress")
+    finally:
+        chainrule.use_kernels(previous)
+    assert code == 0
+    printed = tuple(out.split(f"\n{name}, acc: ")[1].split(",")[0]
+                    for name in ("training", "validation", "test"))
+    assert printed == figures, out
