@@ -313,3 +313,12 @@ def test_the_learning_curves_keep_the_log_scale_over_a_nan_epoch():
 def test_the_learning_curves_of_no_epoch_are_refused_in_words():
     with pytest.raises(ValueError, match="the history holds no epoch"):
         cr.plotting.plot_history({"loss": [], "accuracy": []})
+
+
+def test_the_learning_curves_number_whole_epochs():
+    """One or a few epochs: the epoch axis has no 0.96 or 1.02 ticks."""
+    for n in (1, 3):
+        figure = cr.plotting.plot_history({"loss": [1.0] * n, "accuracy": [0.5] * n})
+        for ax in figure.axes:
+            ticks = ax.get_xticks()
+            assert np.array_equal(ticks, np.round(ticks)), (n, ticks)

@@ -117,6 +117,8 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         Draw the accuracy too; False for the loss alone (regression, where the
         book's "accuracy" is a tolerance count that nothing else prints).
     """
+    from matplotlib.ticker import MaxNLocator
+
     n_epochs = len(history["loss"])
     if n_epochs == 0:
         raise ValueError("the history holds no epoch: nothing to draw")
@@ -154,6 +156,7 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
                          label=f"kept: epoch {kept_epoch}"
                          + (" (the last)" if kept_epoch == n_epochs else ""))
         axis.set(xlabel="epoch", ylabel=key)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs
         axis.legend(loc="best")
     drawn = [history[key] for key in ("loss", "data_loss", "val_loss") if key in history]
     # A diverged epoch's NaN is a gap in the curves; it does not decide the scale.
