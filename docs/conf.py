@@ -152,6 +152,10 @@ nb_execution_timeout = 600
 # Each page runs in a fresh temporary folder: what one page writes, no other page can read.
 nb_execution_in_temp = True
 nb_merge_streams = True
+# An example that writes to stderr unasked (a Python warning, a traceback a command caught, a
+# library's complaint) is a warning, so -W fails the build; a shell cell that shows an error
+# message on purpose sends it to stdout with 2>&1.
+nb_output_stderr = "warn"
 myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath", "deflist"]
 myst_heading_anchors = 3
 

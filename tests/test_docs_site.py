@@ -57,6 +57,12 @@ FRONT = "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n---\n\n# Exampl
     ("%%bash\necho fine", False),
     ("%%bash\nchainrule evaluate no-such-model.chainrule\necho after", True),
     ("%%bash\nfalse | cat\necho after", True),
+    # Written to stderr unasked: a warning fails the build (nb_output_stderr = "warn").
+    ("import warnings\nwarnings.warn('a call that is deprecated')\nprint(6 * 7)", True),
+    ("import sys\nprint('Traceback (most recent call last): ...', file=sys.stderr)", True),
+    # An expected failure, its message on stdout and its status checked, builds.
+    ("%%bash\nchainrule evaluate no-such-model.chainrule 2>&1 || status=$?\n"
+     'test "${status:-0}" -eq 1\necho fine', False),
 ])
 def test_an_example_that_fails_fails_the_build(tmp_path, cell, fails):
     """The site's own configuration, on a page of one cell: a failing cell stops the build."""
@@ -72,6 +78,26 @@ def test_an_example_that_fails_fails_the_build(tmp_path, cell, fails):
     if not fails:
         assert "42" in (tmp_path / "out" / "index.html").read_text() or "fine" in (
             tmp_path / "out" / "index.html").read_text()
+
+
+def test_a_shell_cell_cannot_hide_a_failure():
+    """bash's `set -e` (docs/strict-bash.sh) skips a command before `&&` or `||`: `a && b`
+    whose `a` fails goes on, and so does the build. A %%bash cell of the site uses neither,
+    except `|| status=$?` followed by a `test` of that status (an expected failure)."""
+    hiding = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for code in _code_cells(page):
+            if not code.startswith("%%bash"):
+                continue
+            lines = code.splitlines()
+            for i, line in enumerate(lines):
+                command = re.sub(r"'[^']*'|\"[^\"]*\"|#.*", "", line)
+                checked = re.search(r"\|\| status=\$\?\s*$", command) and any(
+                    re.search(r"\btest \"\$\{?status", later) for later in lines[i + 1:])
+                if "&&" in command or ("||" in command and not checked):
+                    hiding.append(f"{page.name}: {line.strip()}")
+    assert not hiding, "a shell command whose failure would not fail the build:\n" + "\n".join(
+        hiding)
 
 
 def pages(site: Path) -> list[Path]:
