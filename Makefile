@@ -31,7 +31,7 @@ $(VENV)/.demo: pyproject.toml | $(BIN)/python
 	$(PIP) --no-compile -e '.[progress,plot]'
 	@$(PIP) --no-compile --only-binary=:all: 'numba>=0.59' > $(VENV)/numba-install.log 2>&1 \
 		&& echo "numba installed: training uses its compiled kernels" \
-		|| echo "numba not installed (no wheel for this machine, or no network; see $(VENV)/numba-install.log): the same training runs in NumPy"
+		|| echo "numba not installed (no wheel for this machine, or no network; see $(VENV)/numba-install.log): the same training runs in NumPy (to try again: rm .venv/.demo && make demo)"
 	touch $@
 
 # Everything the tests need (which holds the demo's and the site's sets).

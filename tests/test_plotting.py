@@ -322,3 +322,17 @@ def test_the_learning_curves_number_whole_epochs():
         for ax in figure.axes:
             ticks = ax.get_xticks()
             assert np.array_equal(ticks, np.round(ticks)), (n, ticks)
+
+
+def test_learning_curves_of_a_history_without_accuracy_show_the_loss_alone():
+    history = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.7, 0.6]}
+    fig = cr.plotting.plot_history(history)
+    (axis,) = fig.axes
+    lines = {line.get_label(): line.get_ydata().tolist() for line in axis.get_lines()}
+    assert lines == {"training loss": [1.0, 0.5, 0.25], "validation loss": [1.1, 0.7, 0.6]}
+
+
+@pytest.mark.parametrize("history", [{}, {"accuracy": [0.5]}, [0.5, 0.4], None])
+def test_learning_curves_refuse_a_history_with_no_loss_in_words(history):
+    with pytest.raises(ValueError, match=r"history must be what Model\.train returns"):
+        cr.plotting.plot_history(history)

@@ -114,18 +114,24 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         The epoch whose weights the model holds (early stopping's restored best, or
         the last): a dotted vertical line, and a dot on the curves at that epoch.
     accuracy : bool
-        Draw the accuracy too; False for the loss alone (regression, where the
-        book's "accuracy" is a tolerance count that nothing else prints).
+        Draw the accuracy too, when the history has it; False for the loss alone
+        (regression, where the book's "accuracy" is a tolerance count that nothing
+        else prints).
     """
     from matplotlib.ticker import MaxNLocator
 
+    if not isinstance(history, dict) or "loss" not in history:
+        got = sorted(history) if isinstance(history, dict) else type(history).__name__
+        raise ValueError("history must be what Model.train returns, a dict with a 'loss' list "
+                         f"per epoch; got {got}")
     n_epochs = len(history["loss"])
     if n_epochs == 0:
         raise ValueError("the history holds no epoch: nothing to draw")
     if kept_epoch is not None and not 1 <= kept_epoch <= n_epochs:
         raise ValueError(f"kept_epoch must be an epoch of the history, 1 to {n_epochs}; "
                          f"got {kept_epoch}")
-    keys = ("loss", "accuracy") if accuracy else ("loss",)
+    # A history without accuracy (a loss with no metric) gets the loss panel alone.
+    keys = ("loss", "accuracy") if accuracy and "accuracy" in history else ("loss",)
     if ax is not None:
         fig, axes = ax.figure, [ax, ax.twinx()][:len(keys)]
     else:
