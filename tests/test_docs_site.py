@@ -404,3 +404,55 @@ def test_search_works_offline(site, server, browser, query, expected):
     finally:
         visit.close()
     assert any(expected in href for href in hrefs), hrefs
+
+
+
+class _Title(html.parser.HTMLParser):
+    """The text of a page's first <h1>."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.text, self.done = 0, "", False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h1" and not self.done:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "h1" and self.depth:
+            self.depth, self.done = 0, True
+
+    def handle_data(self, data):
+        if self.depth:
+            self.text += data
+
+
+@pytest.mark.browser
+def test_search_finds_every_page_by_a_word_of_its_title(site, server, browser):
+    """Offline search knows every page, not just three words: the longest word of each page's
+    title (not the project's name, found everywhere) finds that page."""
+    missing, visit = [], Visit(browser, server)
+    try:
+        for path in sorted(site.glob("*.html")):
+            if path.stem in ("index", "search", "genindex", "py-modindex"):
+                continue
+            parser = _Title()
+            parser.feed(path.read_text(encoding="utf-8"))
+            words = {w for w in re.findall(r"[A-Za-z]{4,}", parser.text)
+                     if w.lower() not in ("chainrule", "your", "with")}
+            word = max(sorted(words), key=len)
+            visit.page.goto(f"{server}/search.html?q={word}")
+            visit.page.wait_for_function(
+                "() => document.querySelectorAll('#search-results li').length > 0 || "
+                "/did not match|no results/i.test(document.querySelector('#search-results')"
+                "?.textContent || '')", timeout=20_000)
+            hrefs = visit.page.evaluate(
+                "() => [...document.querySelectorAll('#search-results li a')].map(a => a.href)")
+            if not any(urlsplit(h).path == f"/{path.name}" for h in hrefs):
+                missing.append(f"{word!r} does not find {path.name}")
+            # The results page fetches each hit for its summary; let it finish before leaving.
+            visit.page.wait_for_load_state("networkidle")
+            assert not visit.problems, visit.problems
+    finally:
+        visit.close()
+    assert not missing, missing
