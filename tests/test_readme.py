@@ -43,6 +43,11 @@ def blocks(text: str) -> list[Block]:
     while i < len(lines):
         fence = re.match(r"^```(\w*)\s*$", lines[i])
         if not fence:
+            # A fence this reader would skip, and so never run: indented (in a list), ~~~, or
+            # with more than a language after the backticks.
+            assert not re.match(r"^\s*(`{3,}|~{3,})", lines[i]), (
+                f"README.md line {i + 1}: {lines[i].strip()!r} is a fence this test does not "
+                "read; write ```python, ```bash or ```text at the start of a line")
             i += 1
             continue
         end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("```")), None)
@@ -91,6 +96,9 @@ def test_the_readme_is_a_front_page():
     assert first.language == "bash" and "make demo" in first.code and "make test" in first.code
     # Every text block is some code's output; none is a loose picture of what might print.
     assert not [b for b in found if b.language == "text"], "a ```text block follows no code"
+    # ... stands for some text; an output that is all ... would match anything.
+    assert not [b.line for b in found if b.expected is not None
+                and not b.expected.replace("...", "").strip()], "an output block of only ..."
 
 
 def test_a_block_with_a_wrong_expectation_fails():
@@ -102,6 +110,17 @@ def test_a_block_with_a_wrong_expectation_fails():
     _check_output(block, _run(block, Path.cwd(), _environment()))
     block.expected = "...\n"
     _check_output(block, _run(block, Path.cwd(), _environment()))
+    warns = Block("python", "import warnings\nwarnings.warn('deprecated')\nprint(2)\n", 1)
+    with pytest.raises(AssertionError, match="writes to stderr"):
+        _run(warns, Path.cwd(), _environment())
+
+
+@pytest.mark.parametrize("text", ["- a step:\n\n  ```python\n  print(1)\n  ```\n",
+                                  "~~~python\nprint(1)\n~~~\n",
+                                  "```python title=x\nprint(1)\n```\n"])
+def test_a_fence_the_reader_would_skip_is_refused(text):
+    with pytest.raises(AssertionError, match="does not read"):
+        blocks(text)
 
 
 def test_fenced_blocks_are_read_with_their_output_and_markers():
@@ -134,6 +153,11 @@ def _run(block: Block, folder: Path, env: dict) -> str:
     assert done.returncode == 0, (
         f"README.md line {block.line}: the {block.language} block exits {done.returncode}\n"
         f"{block.code}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}")
+    # A warning or a caught traceback is news the README does not show (one it means to show
+    # goes to stdout: 2>&1).
+    assert not done.stderr, (
+        f"README.md line {block.line}: the {block.language} block writes to stderr:\n"
+        f"{done.stderr[-3000:]}")
     return done.stdout
 
 
@@ -268,7 +292,9 @@ def test_every_block_runs_and_prints_what_the_readme_shows(tmp_path):
 
 def test_every_link_and_image_in_the_readme_names_a_file_here():
     text = README.read_text(encoding="utf-8")
-    targets = re.findall(r"\]\(([^)\s]+)\)", text)
+    targets = (re.findall(r"\]\(([^)\s]+)\)", text)  # [text](target), ![alt](picture)
+               + re.findall(r"^\s*\[[^\]]+\]:\s*(\S+)", text, flags=re.M)  # [name]: target
+               + re.findall(r"""(?:src|href)=["']([^"']+)["']""", text))  # <img src=...>
     local = [t.split("#")[0] for t in targets if not re.match(r"^[a-z]+:", t)]
     assert len(local) >= 8
     missing = [t for t in local if not (ROOT / t).exists()]
