@@ -78,4 +78,4 @@ notebook: $(VENV)/.notebook
 	$(BIN)/jupyter lab $(ROOT_ARGS) $(JUPYTER_ARGS) examples/backprop_by_hand.ipynb
 
 clean:
-	rm -rf $(VENV) build site *.egg-info src/*.egg-info docs/jupyter_execute
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info jupyter_execute .jupyter_cache
