@@ -299,3 +299,24 @@ def test_every_link_and_image_in_the_readme_names_a_file_here():
     assert len(local) >= 8
     missing = [t for t in local if not (ROOT / t).exists()]
     assert not missing, f"README links to files that are not here: {missing}"
+
+
+def test_the_readme_quotes_the_recorded_benchmark():
+    """The speed ratios in the README are those of benchmarks/results/latest.json."""
+    import json
+
+    run = json.loads((ROOT / "benchmarks" / "results" / "latest.json").read_text())
+
+    def ratio(workload, peer):
+        peers = run["workloads"][workload]["peers"]
+        return peers["chainrule"]["samples_per_second"] / peers[peer]["samples_per_second"]
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    quoted = [
+        f"trains {ratio('W1', 'pytorch'):.1f}× as many samples per second as PyTorch and "
+        f"{ratio('W1', 'scikit-learn'):.1f}× as many as scikit-learn",
+        f"batches of 32, {ratio('W3', 'pytorch'):.1f}× and {ratio('W3', 'scikit-learn'):.1f}×",
+        f"level with PyTorch ({ratio('W4', 'pytorch'):.2f}×)",
+    ]
+    for sentence in quoted:
+        assert sentence in text, f"the README should say: {sentence}"
