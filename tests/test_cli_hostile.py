@@ -9,7 +9,10 @@ own; a held-out split is the one the model was trained beside, on the data as it
 
 import json
 import re
+import shlex
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -940,3 +943,18 @@ def test_auto_l2_leaves_no_candidates_log_and_patience_has_a_floor(tmp_path, cap
     assert "early stopping after 20 epochs" in stdout
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".") and
                   p.name != ".chainrule-run.json") == []
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly():
+    """`chainrule ... | head`: no 'Broken pipe' error and no traceback when head exits."""
+    flood = ("import sys, chainrule.cli._main as cli\n"
+             "def flood(args):\n"
+             "    for _ in range(100_000):\n"
+             "        print('a line of output ' * 5)\n"
+             "    return 0\n"
+             "cli._demo = flood\n"
+             "sys.exit(cli.main(['demo']))\n")
+    done = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -c {shlex.quote(flood)}"
+                           " | head -1"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.startswith("a line of output")
+    assert done.stderr == ""

@@ -13,6 +13,7 @@ in-process. Each run writes into a folder of its own (``chainrule-output/demo``,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader stopped reading (`chainrule explain ... | head`): stop quietly, as a Unix
+        # tool does. Python would report the closed pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ValueError, TypeError, ImportError, ConnectionError, OSError) as exc:
         print(f"chainrule {args.command}: error: {exc}", file=sys.stderr)
         return 1
