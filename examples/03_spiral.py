@@ -21,7 +21,8 @@ def main(epochs: int = 10_000, seed: int = 0, verbose: bool = True) -> dict:
     model.train(X, y, epochs=epochs, print_every=1000 if verbose else None)
     X_test, y_test = spiral_data(samples=100, classes=3)
     return {"train_accuracy": model.evaluate(X, y, verbose=False)["accuracy"],
-            "test_accuracy": model.evaluate(X_test, y_test, verbose=verbose)["accuracy"]}
+            "test_accuracy": model.evaluate(X_test, y_test, verbose=verbose,
+                                            name="test")["accuracy"]}
 
 
 if __name__ == "__main__":

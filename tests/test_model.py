@@ -103,17 +103,19 @@ def test_printed_lines_use_the_books_format(spiral, capsys):
     assert "(data_loss: " in lines[0] and ", reg_loss: 0.000), lr: 0.02" in lines[0]
     assert lines[2].startswith("validation, acc: ") and ", loss: " in lines[2]
     model.evaluate(*spiral)
-    assert capsys.readouterr().out.startswith("test, acc: ")
+    assert capsys.readouterr().out.startswith("validation, acc: ")  # the book's, and DESIGN's
 
 
 def test_evaluate_names_the_data_it_scores_and_the_books_model_says_validation(spiral, capsys):
     model = spiral_model()
     model.train(*spiral, epochs=2, print_every=None, progress=False)
-    scores = model.evaluate(*spiral)
+    scores = model.evaluate(*spiral, name="test")
     line = capsys.readouterr().out
     assert line == f"test, acc: {scores['accuracy']:.3f}, loss: {scores['loss']:.3f}\n"
     model.evaluate(*spiral, name="training")
     assert capsys.readouterr().out == line.replace("test", "training", 1)
+    assert model.evaluate(*spiral) == scores
+    assert capsys.readouterr().out == line.replace("test", "validation", 1)
     with pytest.raises(TypeError, match="name must be a str"):
         model.evaluate(*spiral, name=1)
     # The book's classes print "validation" for any data, as the book's chapter 20 does.

@@ -100,12 +100,6 @@ class Model(_Model):
                              validation_data=validation_data, print_every=print_every,
                              shuffle=shuffle, **options)
 
-    def evaluate(self, X, y, batch_size=None, verbose=True, *, name="validation"):
-        """Evaluate as :meth:`chainrule.Model.evaluate` does, printing the book's line:
-        ``validation, acc: …, loss: …`` whatever the data (the book's chapter 20 calls its
-        test data's evaluation that too)."""
-        return super().evaluate(X, y, batch_size=batch_size, verbose=verbose, name=name)
-
 
 Layer_Input = Input
 Activation_ReLU = ReLU

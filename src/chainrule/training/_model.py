@@ -235,7 +235,7 @@ class Model(Buffered):
     # -- inference --------------------------------------------------------------------------
 
     def evaluate(self, X, y, batch_size: int | None = None, verbose: bool = True, *,
-                 name: str = "test") -> dict:
+                 name: str = "validation") -> dict:
         """Mean data loss and accuracy on ``X``, ``y`` (no dropout); prints the book's line.
 
         The figures are means over samples, batch by batch as the book's
@@ -248,12 +248,12 @@ class Model(Buffered):
         batch_size : int, optional
             Samples per forward pass; ``None`` passes them all at once.
         verbose : bool
-            Print one line in the book's format: ``test, acc: 0.810, loss: 0.919``.
+            Print one line in the book's format: ``validation, acc: 0.810, loss: 0.919``.
         name : str
-            What the line calls the data: ``"test"`` by default (Keras's ``evaluate`` is
-            its test mode too); ``name="training"`` for the training data, or
-            ``"validation"``; any non-empty text without a line break or tab.
-            ``chainrule.nnfs.Model`` prints ``validation`` as the book's ``evaluate`` does.
+            What the line calls the data: ``"validation"`` as the book prints it (its
+            chapter 20 evaluates its test data under that name too); ``name="test"`` for a
+            test set, ``"training"`` for the training data; any non-empty text without a
+            line break or tab.
 
         Returns
         -------
