@@ -336,3 +336,20 @@ def test_learning_curves_of_a_history_without_accuracy_show_the_loss_alone():
 def test_learning_curves_refuse_a_history_with_no_loss_in_words(history):
     with pytest.raises(ValueError, match=r"history must be what Model\.train returns"):
         cr.plotting.plot_history(history)
+
+
+@pytest.mark.parametrize("draw", ["plot_history", "plot_decision_boundary", "plot_network",
+                                  "plot_regression", "plot_gradient_norms"])
+def test_without_matplotlib_every_plot_says_how_to_install_it(monkeypatch, draw):
+    """Each plot's first matplotlib import is the one that names the extra to install."""
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it raises ImportError
+    model = cr.Model([cr.Dense(2, 3, rng=0), cr.Softmax()])
+    model.set(loss=cr.CategoricalCrossentropy(), optimizer=cr.Adam())
+    X, y = np.zeros((4, 2)), np.array([0, 1, 2, 0])
+    history = {"loss": [1.0, 0.5], "accuracy": [0.3, 0.6]}
+    args = {"plot_history": (history,), "plot_decision_boundary": (model, X, y),
+            "plot_network": (model,), "plot_regression": (model, X[:, :1], X[:, 0]),
+            "plot_gradient_norms": ({"dense_1": [1.0, 0.5]},)}[draw]
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
+        getattr(cr.plotting, draw)(*args)

@@ -10,15 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def _figure(ax, ncols: int = 1, size=(6, 5)):
-    if ax is not None:
-        return ax.figure, [ax]
+def _require_matplotlib() -> None:
+    """Every plot starts here, so a missing matplotlib is named with the extra to install."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError as exc:
         raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]' (from a "
                           "clone of the repository: pip install -e '.[plot]'; or "
                           "pip install matplotlib)") from exc
+
+
+def _figure(ax, ncols: int = 1, size=(6, 5)):
+    if ax is not None:
+        return ax.figure, [ax]
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(size[0] * ncols, size[1]), layout="constrained")
     return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
 
@@ -45,6 +51,7 @@ def plot_decision_boundary(model, X, y, *, ax=None, resolution: int = 300, title
     feature_names : (str, str), optional
         The axes' names (a CSV file's column names); x₀ and x₁ if not given.
     """
+    _require_matplotlib()
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.lines import Line2D
 
@@ -118,8 +125,7 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         (regression, where the book's "accuracy" is a tolerance count that nothing
         else prints).
     """
-    from matplotlib.ticker import MaxNLocator
-
+    _require_matplotlib()
     if not isinstance(history, dict) or "loss" not in history:
         got = sorted(history) if isinstance(history, dict) else type(history).__name__
         raise ValueError("history must be what Model.train returns, a dict with a 'loss' list "
@@ -136,6 +142,8 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         fig, axes = ax.figure, [ax, ax.twinx()][:len(keys)]
     else:
         fig, axes = _figure(None, ncols=len(keys), size=(5, 4))
+    from matplotlib.ticker import MaxNLocator
+
     epochs = np.arange(1, n_epochs + 1)
     penalty = np.asarray(history.get("reg_loss", [0.0]), dtype=np.float64)
     regularized = "data_loss" in history and bool(np.any(penalty > 0))
@@ -176,6 +184,7 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
 
 def plot_regression(model, X, y, *, ax=None, title=None):
     """Targets and the model's predictions against a single input feature."""
+    _require_matplotlib()
     fig, (ax,) = _figure(ax)
     X = np.asarray(X)
     order = np.argsort(X[:, 0])
@@ -200,6 +209,7 @@ def plot_gradient_norms(monitor, *, ax=None, title=None, quantity: str = "grad_n
     quantity : {"grad_norm", "update_ratio"}
         ‖∂L/∂θ‖ per layer, or ‖Δθ‖/‖θ‖ per step (with the usual 1e-3 marked).
     """
+    _require_matplotlib()
     if quantity not in ("grad_norm", "update_ratio"):
         raise ValueError(f"quantity must be 'grad_norm' or 'update_ratio'; got {quantity!r}")
     panels = monitor if isinstance(monitor, dict) else {title: monitor}
@@ -256,6 +266,7 @@ def plot_network(model, *, ax=None, gradients: bool = False, title=None):
     gradients : bool
         Colour by ``dweights`` instead of the sign of the weights.
     """
+    _require_matplotlib()
     from matplotlib.collections import LineCollection
 
     dense = [layer for layer in model.layers if hasattr(layer, "n_neurons")]
