@@ -1,5 +1,7 @@
 """Shared test helpers."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,22 @@ class FirstRows(Layer):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# Headless Chromium for the tests that read pages in a browser (the playground, the site).
+# Debian's build: Playwright's own browser download is not reachable; .ci/run installs it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()

@@ -210,7 +210,7 @@ def test_show_code_writes_the_same_metadata_as_the_download(settings, tmp_path):
 # -- in the browser ----------------------------------------------------------------------------
 
 try:  # the browser's fixtures, where Playwright and uvicorn are installed
-    from test_playground_browser import FAST, Tab, browser, server  # noqa: F401
+    from test_playground_browser import FAST, Tab, server  # noqa: F401
     MISSING = None
 except pytest.skip.Exception as skipped:
     FAST, MISSING = "", str(skipped)
