@@ -53,8 +53,9 @@ def drawn_curves(monkeypatch):
 def test_demo_trains_the_books_network_and_writes_its_files(tmp_path, capsys, monkeypatch):
     """The full demo: 10,000 epochs of 2-64-3 on the spiral (a few seconds)."""
     curves = drawn_curves(monkeypatch)
-    code, out, _ = run(capsys, "demo", "--output", tmp_path, "--no-progress")
+    code, out, err = run(capsys, "demo", "--output", tmp_path, "--no-progress")
     assert code == 0
+    assert "%|" not in err and "it/s" not in err  # --no-progress: no bar, not even to a pipe
     # Validation points scored every epoch; then the training data and new test points,
     # each line naming its data (the test points are not called validation).
     train_acc = float(out.split("\ntraining, acc: ")[1].split(",")[0])
@@ -385,6 +386,11 @@ def test_every_option_has_help_and_shows_its_default():
             shown = formatter._get_help_string(action) % {"default": action.default}
             assert "default: " in shown, f"{name} {action.option_strings}"
         assert " ".join(command.format_help().split()).count("(default: ") >= len(options)
+
+
+def test_no_command_prints_the_help_and_exits_2(capsys):
+    assert cli.main([]) == 2  # a usage error, as argparse's own
+    assert "usage: chainrule" in capsys.readouterr().out
 
 
 def test_help_everywhere_and_version():

@@ -188,6 +188,9 @@ def test_set_parameters_refuses_wrong_shapes():
     bad = [(params[0][0].T, params[0][1]), params[1]]
     with pytest.raises(ValueError, match=r"shape \(2, 16\); got \(16, 2\)"):
         model.set_parameters(bad)
+    for wrong in [(params[0][0],), (*params[0], params[0][1])]:  # one array short, one extra
+        with pytest.raises(ValueError, match=r"parameters\[0\] .* must hold 2 arrays"):
+            model.set_parameters([wrong, params[1]])
 
 
 def test_output_layer_activation_and_predictions(spiral):

@@ -124,6 +124,7 @@ def test_plot_gradient_norms_draws_each_layer_of_each_monitor():
     np.testing.assert_array_equal(lines[0].get_ydata(),
                                   monitors["relu"].update_ratios[monitors["relu"].labels[0]])
     assert lines[-1].get_ydata()[0] == 1e-3     # the usual healthy ratio, marked
+    assert lines[-1].get_linewidth() > 0 and lines[-1].get_linestyle() == "--"  # and visible
     figure.savefig(io.BytesIO(), format="png")
     with pytest.raises(ValueError, match="quantity must be"):
         cr.plotting.plot_gradient_norms(monitors["relu"], quantity="norm")
@@ -353,3 +354,11 @@ def test_without_matplotlib_every_plot_says_how_to_install_it(monkeypatch, draw)
             "plot_gradient_norms": ({"dense_1": [1.0, 0.5]},)}[draw]
     with pytest.raises(ImportError, match=r"pip install 'chainrule\[plot\]'"):
         getattr(cr.plotting, draw)(*args)
+
+
+def test_learning_curve_panels_say_what_they_show():
+    history = {"loss": [1.0, 0.5], "accuracy": [0.3, 0.6], "val_loss": [1.1, 0.7],
+               "val_accuracy": [0.2, 0.5]}
+    fig = cr.plotting.plot_history(history)
+    assert [(a.get_xlabel(), a.get_ylabel()) for a in fig.axes] == [("epoch", "loss"),
+                                                                   ("epoch", "accuracy")]
