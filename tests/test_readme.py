@@ -32,6 +32,7 @@ class Block:
     expected: str | None = None
     not_run: str | None = None
     prose: str = ""  # the text between the previous block (or heading) and this one
+    end: int = 0  # the line of its closing fence (of its output block's, once it has one)
 
 
 def blocks(text: str) -> list[Block]:

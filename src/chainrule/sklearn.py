@@ -292,13 +292,8 @@ class _ChainruleEstimator(BaseEstimator):
         return self.model_.predict(X).astype(np.float64)
 
 
-class ChainruleClassifier(ClassifierMixin, _ChainruleEstimator):
-    __doc__ = ("A multi-layer perceptron classifier: chainrule layers, a softmax output, "
-               "cross-entropy.\n" + _ChainruleEstimator.__doc__.split("\n", 1)[1] + """
-    Attributes
-    ----------
-    ``classes_`` : ndarray (n_classes,)
-        The labels, in the order of the network's outputs.
+# What both estimators learn in fit, after the attributes of their own (their docstrings' end).
+_FITTED_ATTRIBUTES = """\
     ``n_features_in_`` : int
         The number of features seen in ``fit``.
     ``feature_names_in_`` : ndarray of str (one per feature)
@@ -309,7 +304,17 @@ class ChainruleClassifier(ClassifierMixin, _ChainruleEstimator):
         The training loss of every epoch ``model_`` has trained.
     ``model_`` : chainrule.Model
         The trained network.
-    """)
+    """
+
+
+class ChainruleClassifier(ClassifierMixin, _ChainruleEstimator):
+    __doc__ = ("A multi-layer perceptron classifier: chainrule layers, a softmax output, "
+               "cross-entropy.\n" + _ChainruleEstimator.__doc__.split("\n", 1)[1] + """
+    Attributes
+    ----------
+    ``classes_`` : ndarray (n_classes,)
+        The labels, in the order of the network's outputs.
+""" + _FITTED_ATTRIBUTES)
 
     _multi_output = False
     _stratify = True
@@ -361,17 +366,7 @@ class ChainruleRegressor(RegressorMixin, _ChainruleEstimator):
     ----------
     ``n_outputs_`` : int
         The number of targets (columns of ``y``).
-    ``n_features_in_`` : int
-        The number of features seen in ``fit``.
-    ``feature_names_in_`` : ndarray of str (one per feature)
-        The column names, when ``X`` was a DataFrame with string column names.
-    ``n_iter_`` : int
-        The epochs of the last fit.
-    ``loss_curve_`` : list of float
-        The training loss of every epoch ``model_`` has trained.
-    ``model_`` : chainrule.Model
-        The trained network.
-    """)
+""" + _FITTED_ATTRIBUTES)
 
     _multi_output = True
     _stratify = False

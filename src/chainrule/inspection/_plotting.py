@@ -145,20 +145,8 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
     from matplotlib.ticker import MaxNLocator
 
     epochs = np.arange(1, n_epochs + 1)
-    penalty = np.asarray(history.get("reg_loss", [0.0]), dtype=np.float64)
-    regularized = "data_loss" in history and bool(np.any(penalty > 0))
     for axis, key in zip(axes, keys, strict=True):
-        curves = []
-        if key == "loss" and "data_loss" in history:
-            curves.append((history["data_loss"], "training loss", "C0", {}))
-            if regularized:
-                curves.append((history["loss"], "training loss + L1/L2 penalty", "C0",
-                               {"linestyle": "--", "linewidth": 1, "alpha": 0.6}))
-        else:
-            curves.append((history[key], f"training {key}", "C0", {}))
-        if f"val_{key}" in history:
-            curves.append((history[f"val_{key}"], f"validation {key}", "C1", {}))
-        for values, label, colour, style in curves:
+        for values, label, colour, style in _curves(history, key):
             # One epoch: a line through one point draws nothing, so a point.
             axis.plot(epochs, values, label=label, color=colour,
                       **({"marker": "o"} if n_epochs == 1 else {}), **style)
@@ -172,14 +160,29 @@ def plot_history(history: dict, *, ax=None, title=None, kept_epoch: int | None =
         axis.set(xlabel="epoch", ylabel=key)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs
         axis.legend(loc="best")
-    drawn = [history[key] for key in ("loss", "data_loss", "val_loss") if key in history]
+    losses = np.concatenate([np.asarray(history[key], dtype=np.float64)
+                             for key in ("loss", "data_loss", "val_loss") if key in history])
     # A diverged epoch's NaN is a gap in the curves; it does not decide the scale.
-    finite = [np.asarray(values, dtype=np.float64) for values in drawn]
-    finite = np.concatenate([values[np.isfinite(values)] for values in finite])
-    if finite.size and finite.min() > 0:
+    losses = losses[np.isfinite(losses)]
+    if losses.size and losses.min() > 0:
         axes[0].set_yscale("log")
     axes[0].set_title(title or "learning curves")
     return fig
+
+
+def _curves(history: dict, key: str) -> list[tuple]:
+    """(values, label, colour, line style) of each curve on the ``key`` panel."""
+    if key == "loss" and "data_loss" in history:
+        curves = [(history["data_loss"], "training loss", "C0", {})]
+        penalty = np.asarray(history.get("reg_loss", [0.0]), dtype=np.float64)
+        if np.any(penalty > 0):  # the penalised loss differs: drawn too, and named
+            curves.append((history["loss"], "training loss + L1/L2 penalty", "C0",
+                           {"linestyle": "--", "linewidth": 1, "alpha": 0.6}))
+    else:
+        curves = [(history[key], f"training {key}", "C0", {})]
+    if f"val_{key}" in history:
+        curves.append((history[f"val_{key}"], f"validation {key}", "C1", {}))
+    return curves
 
 
 def plot_regression(model, X, y, *, ax=None, title=None):
